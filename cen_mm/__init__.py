@@ -1,0 +1,13 @@
+"""cen_mm: Channel-Exchanging Networks for mmsegmentation, mmagic and mmpretrain.
+
+``import cen_mm`` (what ``custom_imports=dict(imports=['cen_mm'])`` does) registers
+the scope-neutral pieces (core, backbones, necks, hooks, runner fixes) in mmengine's root
+registries — visible from the mmseg, mmagic and mmpretrain scopes — and the segmentation
+side in mmseg's registries. It never imports mmagic: the translation side is
+``cen_mm.translation`` (``custom_imports=dict(imports=['cen_mm.translation'])``).
+"""
+from .version import __version__  # noqa: F401
+from . import core  # noqa: F401,E402
+from . import engine  # noqa: F401,E402
+from . import models  # noqa: F401,E402
+from . import seg  # noqa: F401,E402

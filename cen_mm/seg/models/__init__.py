@@ -1,0 +1,1 @@
+from . import decode_heads, segmentors  # noqa: F401
