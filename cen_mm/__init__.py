@@ -9,5 +9,6 @@ side in mmseg's registries. It never imports mmagic: the translation side is
 from .version import __version__  # noqa: F401
 from . import core  # noqa: F401,E402
 from . import engine  # noqa: F401,E402
+from . import utils  # noqa: F401,E402
 from . import models  # noqa: F401,E402
 from . import seg  # noqa: F401,E402

@@ -1,2 +1,3 @@
-"""Scope-neutral engine pieces: hooks and runner fixes (mmengine root registries)."""
-from . import hooks, runner  # noqa: F401
+"""Scope-neutral engine pieces: hooks, optimizer wrappers and runner fixes
+(mmengine root registries)."""
+from . import hooks, optimizers, runner  # noqa: F401

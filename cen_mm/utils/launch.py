@@ -1,0 +1,115 @@
+"""Config preparation shared by ``tools/train.py`` and ``tools/test.py`` (both scopes).
+
+Only what the stock OpenMMLab tools do not handle lives here: CPU-only distributed runs
+(gloo), ``--amp`` for mmagic's dict of optimizer wrappers, and the mmdet-style
+``--resume [CKPT]``.
+"""
+import os
+import subprocess
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config, ConfigDict
+
+from cen_mm.engine.runner import CPU_SAFE_WRAPPERS
+
+
+def _init_gloo_from_slurm_env():
+    """Export torch.distributed env vars from SLURM's (CPU nodes, no torchrun)."""
+    node_list = os.environ['SLURM_NODELIST']
+    addr = subprocess.getoutput(f'scontrol show hostname {node_list} | head -n1')
+    os.environ.setdefault('MASTER_ADDR', addr)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['WORLD_SIZE'] = os.environ['SLURM_NTASKS']
+    os.environ['RANK'] = os.environ['SLURM_PROCID']
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+
+
+def setup_distributed(cfg: Config, launcher: str) -> None:
+    """Prepare ``cfg`` for ``launcher``; on CPU-only machines initialise gloo ourselves.
+
+    mmengine 0.10.7's launchers call ``torch.cuda.set_device`` and its DDP wrapper passes
+    ``device_ids``; both fail without a GPU. Initialising the gloo process group before
+    the Runner is built makes the Runner skip its own initialisation, and the CPU-safe
+    wrappers drop ``device_ids``. With CUDA available nothing changes (nccl, mmengine's
+    own path).
+    """
+    cfg.launcher = launcher
+    if launcher == 'none' or torch.cuda.is_available():
+        return
+    if launcher not in ('pytorch', 'slurm'):
+        raise ValueError(f'--launcher {launcher} is not supported on CPU-only machines '
+                         "(use 'pytorch' via tools/dist_train.sh or 'slurm')")
+    cfg.setdefault('env_cfg', ConfigDict())
+    cfg.env_cfg.setdefault('dist_cfg', ConfigDict())
+    cfg.env_cfg.dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or ConfigDict()
+    if wrapper.get('type') in CPU_SAFE_WRAPPERS:
+        wrapper['type'] = CPU_SAFE_WRAPPERS[wrapper.get('type')]
+    cfg.model_wrapper_cfg = wrapper
+    if not torch_dist.is_initialized():
+        if launcher == 'slurm':
+            _init_gloo_from_slurm_env()
+        torch_dist.init_process_group(backend='gloo')
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch every optimizer wrapper of ``cfg`` to ``AmpOptimWrapper``.
+
+    Handles mmseg's single wrapper (``optim_wrapper=dict(type='OptimWrapper', ...)``) and
+    mmagic's dict of wrappers (``optim_wrapper=dict(generator=dict(...),
+    discriminator=dict(...))`` built by a MultiOptimWrapperConstructor).
+    """
+    optim_wrapper = cfg.get('optim_wrapper')
+    if optim_wrapper is None:
+        raise ValueError('--amp needs an `optim_wrapper` in the config')
+
+    # mmengine's AmpOptimWrapper refuses to run without a GPU.
+    amp_type = 'AmpOptimWrapper' if torch.cuda.is_available() else 'CPUAmpOptimWrapper'
+
+    def _to_amp(wrapper: dict) -> None:
+        kind = wrapper.get('type', 'OptimWrapper')
+        if kind in ('AmpOptimWrapper', 'CPUAmpOptimWrapper'):
+            wrapper['type'] = amp_type
+            return
+        if kind != 'OptimWrapper':
+            raise ValueError(f'--amp: cannot convert optimizer wrapper type {kind!r} '
+                             f'to {amp_type!r}')
+        wrapper['type'] = amp_type
+        wrapper.setdefault('loss_scale', 'dynamic')
+
+    single = 'optimizer' in optim_wrapper or (
+        optim_wrapper.get('type') in ('OptimWrapper', 'AmpOptimWrapper',
+                                      'CPUAmpOptimWrapper'))
+    if single:
+        _to_amp(optim_wrapper)
+        return
+    wrappers = [v for k, v in optim_wrapper.items()
+                if k not in ('constructor', 'type') and isinstance(v, dict)]
+    if not wrappers:
+        raise ValueError(f'--amp: no optimizer wrapper found in {optim_wrapper}')
+    for wrapper in wrappers:
+        _to_amp(wrapper)
+
+
+def apply_resume(cfg: Config, resume) -> None:
+    """``--resume`` (auto: latest checkpoint of work_dir) or ``--resume PATH``."""
+    if resume is None:
+        return
+    cfg.resume = True
+    if resume == 'auto':
+        cfg.load_from = None
+    else:
+        if not os.path.isfile(resume):
+            raise FileNotFoundError(f'--resume: checkpoint {resume!r} does not exist')
+        cfg.load_from = resume
+
+
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """``--auto-scale-lr``: needs ``auto_scale_lr=dict(base_batch_size=...)`` in cfg."""
+    scale = cfg.get('auto_scale_lr')
+    if not scale or 'base_batch_size' not in scale:
+        raise KeyError('--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
+                       'base_batch_size=<total batch size the lr was tuned for>)` '
+                       'in the config')
+    scale['enable'] = True

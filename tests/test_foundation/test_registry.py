@@ -1,0 +1,56 @@
+"""Every cen_mm registry name resolves from each scope that should see it."""
+import importlib
+
+import pytest
+
+import cen_mm  # noqa: F401
+
+# (registry attribute, name, defining module) of scope-neutral pieces: root registries.
+SCOPE_NEUTRAL = [
+    ('MODELS', 'ModalityNorm', 'cen_mm.core.modality_norm'),
+    ('MODELS', 'CENResNet', 'cen_mm.models.backbones.cen_resnet'),
+    ('MODELS', 'ExchangeNeck', 'cen_mm.models.necks.exchange_neck'),
+    ('HOOKS', 'CENSparsityHook', 'cen_mm.engine.hooks.sparsity_hook'),
+    ('HOOKS', 'ExchangeStatsHook', 'cen_mm.engine.hooks.exchange_stats_hook'),
+    ('OPTIM_WRAPPERS', 'CPUAmpOptimWrapper', 'cen_mm.engine.optimizers.amp_optim_wrapper'),
+    ('MODEL_WRAPPERS', 'CPUSafeDistributedDataParallel',
+     'cen_mm.engine.runner.model_wrappers'),
+    ('MODEL_WRAPPERS', 'CPUSafeSeparateDistributedDataParallel',
+     'cen_mm.engine.runner.model_wrappers'),
+]
+# mmseg-only pieces: mmseg's registries.
+SEG_ONLY = [
+    ('MODELS', 'RefineNetHead', 'cen_mm.seg.models.decode_heads.refinenet_head'),
+    ('MODELS', 'CENEncoderDecoder', 'cen_mm.seg.models.segmentors.cen_encoder_decoder'),
+    ('DATASETS', 'NYUDv2Dataset', 'cen_mm.seg.datasets.nyud'),
+    ('DATASETS', 'SUNRGBDDataset', 'cen_mm.seg.datasets.sunrgbd'),
+    ('DATASETS', 'SynthRGBDDataset', 'cen_mm.seg.datasets.synth_rgbd'),
+    ('TRANSFORMS', 'LoadRGBDFromFile', 'cen_mm.seg.datasets.transforms.loading'),
+]
+SCOPES = ['mmseg', 'mmagic', 'mmpretrain']
+
+
+def _registry(scope, attr):
+    return getattr(importlib.import_module(f'{scope}.registry'), attr)
+
+
+def _cls(module, name):
+    return getattr(importlib.import_module(module), name)
+
+
+@pytest.mark.parametrize('scope', SCOPES)
+@pytest.mark.parametrize('attr,name,module', SCOPE_NEUTRAL)
+def test_scope_neutral_visible_from_every_scope(scope, attr, name, module):
+    from mmengine.registry import DefaultScope
+    registry = _registry(scope, attr)
+    with DefaultScope.overwrite_default_scope(scope):
+        assert registry.get(name) is _cls(module, name)
+
+
+@pytest.mark.parametrize('attr,name,module', SEG_ONLY)
+def test_seg_pieces_in_mmseg_scope_only(attr, name, module):
+    from mmengine import registry as root
+    registry = _registry('mmseg', attr)
+    assert registry.get(name) is _cls(module, name)
+    assert name in registry.module_dict            # registered in mmseg itself
+    assert getattr(root, attr).get(name) is None  # not leaked into the root
