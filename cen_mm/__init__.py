@@ -7,6 +7,9 @@ side in mmseg's registries. It never imports mmagic: the translation side is
 ``cen_mm.translation`` (``custom_imports=dict(imports=['cen_mm.translation'])``).
 """
 from .version import __version__  # noqa: F401
+from .lazy_optimizers import import_mmengine_optim_lazily
+
+import_mmengine_optim_lazily()  # before anything imports mmengine.optim
 from . import core  # noqa: F401,E402
 from . import engine  # noqa: F401,E402
 from . import utils  # noqa: F401,E402

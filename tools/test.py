@@ -5,7 +5,7 @@
 
 ``--out``: ``*.pkl`` dumps the raw predictions (mmengine ``DumpResults``, both scopes);
 any other path (mmseg scope) is a directory receiving the predicted label maps.
-``--show-dir``: saves visualisations of every prediction under ``work_dir/DIR``.
+``--show-dir DIR``: saves a visualisation of every prediction under ``DIR``.
 ``--tta`` (mmseg scope): multi-scale + flip test with the config's ``tta_pipeline``.
 Per-stream results of a CEN segmentor: ``--cfg-options model.test_cfg.output=0``.
 """
@@ -14,11 +14,12 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+import cen_mm  # noqa: E402,F401  (first: keeps transformers out of seg runs)
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
 from cen_mm.utils import setup_distributed  # noqa: E402
 
 
@@ -30,8 +31,7 @@ def parse_args():
     parser.add_argument('--out', help='*.pkl file for raw results, or (mmseg scope) '
                         'a directory for predicted label maps')
     parser.add_argument('--show', action='store_true', help='show predictions')
-    parser.add_argument('--show-dir', help='directory (inside work_dir) to save '
-                        'visualised predictions')
+    parser.add_argument('--show-dir', help='directory to save visualised predictions')
     parser.add_argument('--wait-time', type=float, default=2,
                         help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true',
@@ -54,6 +54,7 @@ def _enable_seg_visualization(cfg, args):
         raise KeyError('--show/--show-dir need `default_hooks.visualization` '
                        "(mmseg's SegVisualizationHook) in the config")
     hook['draw'] = True
+    hook['interval'] = 1  # every test image (mmseg's default 50 would skip most)
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time

@@ -8,12 +8,13 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
-
 # Repository root on sys.path so a fresh checkout works without `pip install -e .`.
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
+import cen_mm  # noqa: E402,F401  (first: keeps transformers out of seg runs)
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
+from mmengine.runner import Runner  # noqa: E402
+
 from cen_mm.utils import (apply_resume, enable_amp, enable_auto_scale_lr,  # noqa: E402
                           setup_distributed)
 

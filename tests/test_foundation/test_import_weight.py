@@ -33,3 +33,18 @@ def test_building_a_seg_config_does_not_import_mmagic():
 def test_the_check_itself_detects_mmagic():
     # guards against a vacuous check: importing the translation stack is seen
     assert 'mmagic' in _loaded_after('import mmagic.models')
+
+
+def test_adafactor_still_buildable_from_configs():
+    """cen_mm defers mmengine's transformers import; Adafactor must keep working."""
+    code = ('import cen_mm, sys, torch\n'
+            'from mmengine.registry import OPTIMIZERS\n'
+            "assert 'transformers' not in sys.modules\n"
+            'p = [torch.nn.Parameter(torch.ones(2, 2))]\n'
+            "opt = OPTIMIZERS.build(dict(type='Adafactor', params=p, lr=1e-3, "
+            'relative_step=False))\n'
+            'print(type(opt).__module__, type(opt).__name__)')
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=tool_env(),
+                         capture_output=True, text=True, check=True).stdout
+    assert out.strip().splitlines()[-1].split() == ['transformers.optimization',
+                                                   'Adafactor']

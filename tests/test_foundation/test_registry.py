@@ -22,7 +22,7 @@ SCOPE_NEUTRAL = [
 SEG_ONLY = [
     ('MODELS', 'RefineNetHead', 'cen_mm.seg.models.decode_heads.refinenet_head'),
     ('MODELS', 'CENEncoderDecoder', 'cen_mm.seg.models.segmentors.cen_encoder_decoder'),
-    ('DATASETS', 'NYUDv2Dataset', 'cen_mm.seg.datasets.nyud'),
+    ('DATASETS', 'NYUDv2Dataset', 'cen_mm.seg.datasets.nyudv2'),
     ('DATASETS', 'SUNRGBDDataset', 'cen_mm.seg.datasets.sunrgbd'),
     ('DATASETS', 'SynthRGBDDataset', 'cen_mm.seg.datasets.synth_rgbd'),
     ('TRANSFORMS', 'LoadRGBDFromFile', 'cen_mm.seg.datasets.transforms.loading'),

@@ -21,7 +21,7 @@ def _assert_same_weights(a, b):
 
 
 def _interrupt(n):
-    return [f'custom_hooks=[dict(type="InterruptAfterIterHook", iteration={n})]']
+    return [f'custom_hooks.0.iteration={n}']
 
 
 @pytest.fixture(scope='module')

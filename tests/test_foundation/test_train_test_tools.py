@@ -82,15 +82,17 @@ def test_seg_test_tool_outputs(seg_run, tmp_path):
     pkl = tmp_path / 'results.pkl'
     work = tmp_path / 'test_work'
     run([sys.executable, 'tools/test.py', TINY_SEG, ckpt, '--work-dir', str(work),
-         '--out', str(pred_dir), '--show-dir', 'vis', '--cfg-options', *opts])
+         '--out', str(pred_dir), '--show-dir', str(tmp_path / 'vis'), '--cfg-options',
+         *opts])
     preds = sorted(glob.glob(str(pred_dir / '*.png')))
     assert len(preds) == 2
     # the mIoU the tool reports equals the one computed from its saved predictions
     metrics = json.load(open(sorted(glob.glob(str(work / '*' / '*.json')))[-1]))
     expected = _miou_from_predictions(str(pred_dir), seg_run['data'])
     assert metrics['mIoU'] == pytest.approx(expected, abs=0.01)
-    vis = glob.glob(str(work / '*' / 'vis' / '**' / '*.png'), recursive=True)
+    vis = glob.glob(str(tmp_path / 'vis' / '**' / '*.png'), recursive=True)
     assert len(vis) == 2
+    assert np.array(Image.open(vis[0])).std() > 0  # a drawn image, not blank
     # --out *.pkl: raw predictions
     run([sys.executable, 'tools/test.py', TINY_SEG, ckpt, '--work-dir', str(work),
          '--out', str(pkl), '--cfg-options', *opts])
@@ -134,7 +136,7 @@ def test_seg_auto_scale_lr(seg_run, tmp_path):
 
 @pytest.fixture(scope='module')
 def paired_data(tmp_path_factory):
-    return write_tiny_paired_dataset(str(tmp_path_factory.mktemp('pix') / 'train'))
+    return write_tiny_paired_dataset(str(tmp_path_factory.mktemp('pix') / 'data'))
 
 
 @pytest.mark.parametrize('amp', [False, True])
