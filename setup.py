@@ -6,6 +6,9 @@ the pins below are read from ``requirements/`` so the script and this file never
 from pathlib import Path
 
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
+
+SCOPE_PTH = 'cen_mm-config-scope.pth'
 
 HERE = Path(__file__).parent
 
@@ -18,6 +21,19 @@ def read_requirements(*names):
             if line:
                 reqs.append(line)
     return reqs
+
+
+class BuildPyWithScopePth(build_py):
+    """Also put ``cen_mm-config-scope.pth`` at the top of the wheel (site-packages): it
+    registers the ``cen_mm::`` config scope for mmengine (see cen_mm_scope.py)."""
+
+    def run(self):
+        super().run()
+        self.copy_file(str(HERE / SCOPE_PTH), str(Path(self.build_lib) / SCOPE_PTH))
+
+    def get_outputs(self, include_bytecode=True):
+        return super().get_outputs(include_bytecode) + [
+            str(Path(self.build_lib) / SCOPE_PTH)]
 
 
 def read_version():
@@ -35,7 +51,13 @@ setup(
     else '',
     long_description_content_type='text/markdown',
     packages=find_packages(include=['cen_mm', 'cen_mm.*']),
+    py_modules=['cen_mm_scope'],
+    # configs ship inside the package (cen_mm/.mim/configs -> ../../configs), the
+    # place mmengine looks for `cen_mm::` bases
+    package_data={'cen_mm': ['.mim/model-index.yml', '.mim/configs/*/*.py',
+                             '.mim/configs/*/*/*.py']},
     include_package_data=True,
+    cmdclass={'build_py': BuildPyWithScopePth},
     python_requires='>=3.11',
     # mmagic is installed with --no-deps and mmcv from a locally built wheel by the set-up
     # script, so they are not listed here (pip would try to resolve their metadata).

@@ -60,6 +60,10 @@ log "OpenMMLab stack and runtime requirements"
 
 log "cen_mm (editable)"
 "${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
+# A wheel install carries cen_mm-config-scope.pth (registers the `cen_mm::` config scope
+# for mmengine, see cen_mm_scope.py); pip's editable mode does not, so add it here.
+SITE=$("$VPY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+cp "$ROOT/cen_mm-config-scope.pth" "$SITE/"
 
 log "checking the installation"
 "$VPY" - <<'PY'

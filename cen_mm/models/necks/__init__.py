@@ -1,0 +1,4 @@
+"""Scope-neutral necks (mmengine root MODELS)."""
+from .exchange_neck import ExchangeNeck
+
+__all__ = ['ExchangeNeck']

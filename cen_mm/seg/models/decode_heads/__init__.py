@@ -1,0 +1,4 @@
+"""Decode heads registered in mmseg's MODELS."""
+from .refinenet_head import RefineNetHead
+
+__all__ = ['RefineNetHead']

@@ -1,0 +1,162 @@
+"""``CENEncoderDecoder``: mmseg's EncoderDecoder for M streams with a learned ensemble.
+
+The backbone (e.g. ``CENResNet``) returns a list of M per-stream feature tuples. One
+decode head (and optional auxiliary heads) is *shared* by all streams; every stream
+predicts, and the ensemble is
+
+    ens = sum_m softmax(alpha)_m * detach(logits_m)        (official CEN, alpha init 1)
+
+Training losses: every stream (``s{m}.decode.*``, ``s{m}.aux.*``) and the ensemble
+(``ens.decode.*``). Because stream logits are detached in the ensemble, the ensemble
+loss trains ``alpha`` only.
+
+Only ``extract_feat``/``encode_decode``/``loss``/``_forward`` are overridden, so mmseg's
+whole / slide inference, ``predict`` post-processing and ``--tta`` work unchanged.
+``test_cfg.output`` chooses what inference returns: ``'ensemble'`` (default) or a stream
+index, e.g. ``--cfg-options model.test_cfg.output=1`` to evaluate stream 1 alone.
+"""
+from typing import List, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.config import ConfigDict
+from mmseg.models.segmentors import EncoderDecoder
+from mmseg.registry import MODELS
+from mmseg.utils import OptSampleList, SampleList, add_prefix
+from torch import Tensor
+
+StreamFeats = List[Tuple[Tensor, ...]]  # M items, each the levels of one stream
+
+ENSEMBLE = 'ensemble'
+
+
+@MODELS.register_module()
+class CENEncoderDecoder(EncoderDecoder):
+    """Multi-stream encoder-decoder with a shared head and a learned ensemble.
+
+    Args:
+        num_streams: M. If None, taken from the backbone (``backbone.num_streams``,
+            else ``len(backbone.in_channels)``).
+        stack_streams: run each shared head once on the M streams stacked along the
+            batch dimension (M*N) instead of M times. Identical maths for heads without
+            batch statistics (RefineNetHead; BN in eval mode); for a head whose BN
+            collects batch statistics in training, stacking makes that shared BN see
+            all streams' samples together (one shared layer, one batch).
+        test_cfg: mmseg test config plus ``output``: ``'ensemble'`` or a stream index.
+        Other args: as :class:`mmseg.models.EncoderDecoder`.
+
+    Parameters: ``alpha`` (M,), ensemble weights before softmax.
+    """
+
+    def __init__(self, *args, num_streams: Union[int, None] = None,
+                 stack_streams: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if isinstance(self.test_cfg, dict):  # mmseg reads test_cfg.mode as attribute
+            self.test_cfg = ConfigDict(self.test_cfg)
+        if num_streams is None:
+            num_streams = getattr(self.backbone, 'num_streams', None)
+        if num_streams is None and hasattr(self.backbone, 'in_channels'):
+            num_streams = len(self.backbone.in_channels)
+        if not isinstance(num_streams, int) or num_streams < 1:
+            raise ValueError(
+                'CENEncoderDecoder: cannot tell the number of streams; set '
+                f'num_streams or use a backbone with `num_streams` (got {num_streams})')
+        self.num_streams = num_streams
+        self.stack_streams = stack_streams
+        self.alpha = nn.Parameter(torch.ones(num_streams))
+        self._check_output(self._output)
+
+    # ---- streams --------------------------------------------------------------------
+    @property
+    def _output(self) -> Union[str, int]:
+        return self.test_cfg.get('output', ENSEMBLE) if self.test_cfg else ENSEMBLE
+
+    def _check_output(self, output) -> None:
+        ok = output == ENSEMBLE or (isinstance(output, int)
+                                    and not isinstance(output, bool)
+                                    and 0 <= output < self.num_streams)
+        if not ok:
+            raise ValueError(
+                f"test_cfg.output must be '{ENSEMBLE}' or a stream index in "
+                f'[0, {self.num_streams}), got {output!r}')
+
+    def extract_feat(self, inputs: Tensor) -> StreamFeats:
+        """(N, sum C_m, H, W) -> M tuples of levels (N, C_l, H_l, W_l)."""
+        feats = super().extract_feat(inputs)
+        if not isinstance(feats, (list, tuple)) or len(feats) != self.num_streams \
+                or not all(isinstance(f, (list, tuple)) for f in feats):
+            raise TypeError(
+                f'CENEncoderDecoder expects the backbone/neck to return a list of '
+                f'{self.num_streams} per-stream tuples of feature levels, got '
+                f'{type(feats).__name__} of length {len(feats)}')
+        return feats
+
+    def _head_logits(self, head: nn.Module, feats: StreamFeats,
+                     streams: Sequence[int]) -> List[Tensor]:
+        """Run a shared head on the given streams -> list of (N, K, h, w)."""
+        if self.stack_streams and len(streams) > 1:
+            stacked = tuple(
+                torch.cat([feats[m][lvl] for m in streams])
+                for lvl in range(len(feats[streams[0]])))
+            return list(head.forward(stacked).chunk(len(streams)))
+        return [head.forward(tuple(feats[m])) for m in streams]
+
+    def ensemble(self, stream_logits: Sequence[Tensor]) -> Tensor:
+        """sum_m softmax(alpha)_m * detach(logits_m): gradient reaches alpha only."""
+        weights = self.alpha.softmax(dim=0)
+        ens = weights[0] * stream_logits[0].detach()
+        for m in range(1, self.num_streams):
+            ens = ens + weights[m] * stream_logits[m].detach()
+        return ens
+
+    def _all_logits(self, feats: StreamFeats) -> List[Tensor]:
+        """[logits_0, ..., logits_{M-1}, logits_ens] at the head's resolution."""
+        logits = self._head_logits(self.decode_head, feats,
+                                   list(range(self.num_streams)))
+        return logits + [self.ensemble(logits)]
+
+    # ---- mmseg entry points ---------------------------------------------------------
+    def encode_decode(self, inputs: Tensor,
+                      batch_img_metas: List[dict]) -> Tensor:
+        """Logits of ``test_cfg.output`` (ensemble or one stream) at the input size."""
+        output = self._output
+        self._check_output(output)
+        feats = self.extract_feat(inputs)
+        if output == ENSEMBLE:
+            logits = self._all_logits(feats)[-1]
+        else:
+            logits = self._head_logits(self.decode_head, feats, [output])[0]
+        return self.decode_head.predict_by_feat(logits, batch_img_metas)
+
+    def _forward(self, inputs: Tensor,
+                 data_samples: OptSampleList = None) -> List[Tensor]:
+        """``mode='tensor'``: [logits_0, ..., logits_{M-1}, logits_ens], each
+        (N, K, h, w) at the decode head's output resolution."""
+        return self._all_logits(self.extract_feat(inputs))
+
+    def loss(self, inputs: Tensor, data_samples: SampleList) -> dict:
+        """Losses ``s{m}.decode.*``, ``ens.decode.*`` and ``s{m}.aux[_i].*``.
+
+        Heads are used through ``forward`` + ``loss_by_feat`` (what mmseg's
+        ``BaseDecodeHead.loss`` does), so that one head call serves all streams.
+        """
+        feats = self.extract_feat(inputs)
+        streams = list(range(self.num_streams))
+        losses = dict()
+        all_logits = self._all_logits(feats)
+        names = [f's{m}' for m in streams] + ['ens']
+        for name, logits in zip(names, all_logits):
+            loss = self.decode_head.loss_by_feat(logits, data_samples)
+            losses.update(add_prefix(loss, f'{name}.decode'))
+        if self.with_auxiliary_head:
+            # mmseg's naming: 'aux' for one head, 'aux_{i}' for a list of heads
+            if isinstance(self.auxiliary_head, nn.ModuleList):
+                aux_heads = [(f'aux_{i}', h) for i, h in enumerate(self.auxiliary_head)]
+            else:
+                aux_heads = [('aux', self.auxiliary_head)]
+            for prefix, head in aux_heads:
+                for m, logits in zip(streams,
+                                     self._head_logits(head, feats, streams)):
+                    loss = head.loss_by_feat(logits, data_samples)
+                    losses.update(add_prefix(loss, f's{m}.{prefix}'))
+        return losses

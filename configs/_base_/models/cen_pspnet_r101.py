@@ -1,0 +1,68 @@
+# CEN with PSPNet (NeurIPS'20 Table 3): dilated (D8) CENResNet-101 encoder, mmseg's
+# PSPHead and an auxiliary FCNHead on stage 3, both shared by the streams; every
+# stream predicts (and gets the auxiliary loss), a learned ensemble combines them.
+# Inputs and normalisation as in cen_refinenet_r101.py.
+#
+# The heads' BN layers train (mmseg's PSPNet); CENEncoderDecoder runs each shared head
+# once on the streams stacked along the batch, so a head BN normalises with the
+# statistics of all streams' samples (stack_streams=False: one call per stream).
+# For multi-GPU training mmseg uses SyncBN in the heads: set
+# model.decode_head.norm_cfg.type=SyncBN (and auxiliary_head) in the full config.
+norm_cfg = dict(type='BN', requires_grad=True)
+data_preprocessor = dict(
+    type='SegDataPreProcessor',
+    mean=[123.675, 116.28, 103.53, 0.0],
+    std=[58.395, 57.12, 57.375, 1.0],
+    bgr_to_rgb=False,
+    pad_val=0,
+    seg_pad_val=255)
+model = dict(
+    type='CENEncoderDecoder',
+    data_preprocessor=data_preprocessor,
+    stack_streams=True,
+    backbone=dict(
+        type='CENResNet',
+        depth=101,
+        in_channels=(3, 1),
+        strides=(1, 2, 1, 1),
+        dilations=(1, 1, 2, 4),
+        contract_dilation=True,  # as mmseg's PSPNet (D8)
+        out_indices=(0, 1, 2, 3),
+        norm_cfg=norm_cfg,
+        norm_eval=True,  # BN statistics frozen, gamma/beta trained (papers)
+        exchange=True,
+        exchange_threshold=2e-2,  # theta
+        exchange_mode='subpart',  # papers; 'all' = official code
+        init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')),
+    decode_head=dict(
+        type='PSPHead',
+        in_channels=2048,
+        in_index=3,
+        channels=512,
+        pool_scales=(1, 2, 3, 6),
+        dropout_ratio=0.1,
+        num_classes=40,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0,
+            avg_non_ignore=True)),
+    auxiliary_head=dict(
+        type='FCNHead',
+        in_channels=1024,
+        in_index=2,
+        channels=256,
+        num_convs=1,
+        concat_input=False,
+        dropout_ratio=0.1,
+        num_classes=40,
+        norm_cfg=norm_cfg,
+        align_corners=False,
+        loss_decode=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.4,
+            avg_non_ignore=True)),
+    train_cfg=dict(),
+    # output='ensemble' (default) or a stream index (0: RGB, 1: depth)
+    test_cfg=dict(mode='whole', output='ensemble'))
+# lambda of the l1 sparsity penalty on the exchanging BN scaling factors (papers: 5e-3)
+custom_hooks = [dict(type='CENSparsityHook', lambda_=5e-3)]

@@ -1,0 +1,246 @@
+"""CENEncoderDecoder: per-stream + ensemble losses, alpha/detach, inference modes."""
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+import cen_mm  # noqa: F401
+
+NUM_CLASSES = 5
+SIZE = 48
+
+
+def _cfg(in_channels=(3, 1), aux=True, **kwargs):
+    cfg = dict(
+        type='CENEncoderDecoder',
+        backbone=dict(type='CENResNet', depth=18, in_channels=in_channels,
+                      base_channels=8, stem_channels=8, norm_eval=True,
+                      exchange=True),
+        decode_head=dict(type='RefineNetHead', in_channels=(8, 16, 32, 64),
+                         stage_channels=(16, 8, 8, 8), num_classes=NUM_CLASSES,
+                         loss_decode=dict(type='CrossEntropyLoss',
+                                          avg_non_ignore=True)),
+        train_cfg=dict(),
+        test_cfg=dict(mode='whole'))
+    if aux:
+        cfg['auxiliary_head'] = dict(
+            type='FCNHead', in_channels=32, in_index=2, channels=8, num_convs=1,
+            concat_input=False, num_classes=NUM_CLASSES,
+            norm_cfg=dict(type='BN'),
+            loss_decode=dict(type='CrossEntropyLoss', loss_weight=0.4,
+                             avg_non_ignore=True))
+    cfg.update(kwargs)
+    return cfg
+
+
+def _model(seed=0, **kwargs):
+    torch.manual_seed(seed)
+    model = MODELS.build(_cfg(**kwargs))
+    with torch.no_grad():  # non-trivial ensemble weights
+        model.alpha.copy_(torch.linspace(0.5, -0.5, model.num_streams))
+    return model
+
+
+def _batch(n=2, channels=4, size=SIZE, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, channels, size, size, generator=g)
+    gt = torch.randint(0, NUM_CLASSES, (n, 1, size, size), generator=g)
+    gt[:, :, :4] = 255  # some ignored pixels
+    samples = []
+    for i in range(n):
+        s = SegDataSample(metainfo=dict(img_shape=(size, size),
+                                        ori_shape=(size, size),
+                                        pad_shape=(size, size),
+                                        padding_size=[0, 0, 0, 0]))
+        s.gt_sem_seg = PixelData(data=gt[i])
+        samples.append(s)
+    return x, gt, samples
+
+
+def _ce(logits, gt):
+    up = F.interpolate(logits, size=gt.shape[2:], mode='bilinear', align_corners=False)
+    return F.cross_entropy(up, gt[:, 0], ignore_index=255)
+
+
+def test_num_streams_and_alpha():
+    model = MODELS.build(_cfg())
+    assert model.num_streams == 2
+    torch.testing.assert_close(model.alpha.data, torch.ones(2))  # official init
+    assert MODELS.build(_cfg(in_channels=(3, 1, 1))).alpha.shape == (3, )
+
+
+def test_tensor_mode_shapes_and_ensemble():
+    model = _model().eval()
+    x, _, _ = _batch()
+    with torch.no_grad():
+        outs = model(x, mode='tensor')
+    assert isinstance(outs, list) and len(outs) == 3
+    for out in outs:
+        assert out.shape == (2, NUM_CLASSES, SIZE // 4, SIZE // 4)
+    w = torch.softmax(model.alpha.detach(), 0)
+    torch.testing.assert_close(outs[2], w[0] * outs[0] + w[1] * outs[1])
+    assert not torch.allclose(outs[0], outs[1])
+
+
+def test_three_streams_ensemble():
+    model = _model(in_channels=(3, 1, 1), aux=False).eval()
+    x, _, _ = _batch(channels=5)
+    with torch.no_grad():
+        outs = model(x, mode='tensor')
+    assert len(outs) == 4
+    w = torch.softmax(model.alpha.detach(), 0)
+    torch.testing.assert_close(outs[3], sum(w[m] * outs[m] for m in range(3)))
+
+
+def test_stacked_head_equals_per_stream_head():
+    model = _model().eval()
+    separate = copy.deepcopy(model)
+    separate.stack_streams = False
+    x, _, _ = _batch()
+    with torch.no_grad():
+        a, b = model(x, mode='tensor'), separate(x, mode='tensor')
+    for u, v in zip(a, b):
+        torch.testing.assert_close(u, v, rtol=1e-5, atol=1e-6)
+
+
+def test_stream_features_are_independent():
+    """Stream m's logits depend on stream m's input (no exchange at γ=1)."""
+    model = _model(aux=False).eval()
+    x, _, _ = _batch()
+    x2 = x.clone()
+    x2[:, 3:] += 1.0  # change the depth stream only
+    with torch.no_grad():
+        a, b = model(x, mode='tensor'), model(x2, mode='tensor')
+    torch.testing.assert_close(a[0], b[0])
+    assert not torch.allclose(a[1], b[1])
+
+
+def test_loss_keys_and_values():
+    model = _model().eval()  # eval: no dropout, BN with running stats
+    x, gt, samples = _batch()
+    with torch.no_grad():
+        losses = model(x, samples, mode='loss')
+        outs = model(x, mode='tensor')
+        feats = model.extract_feat(x)
+        aux = [model.auxiliary_head(f) for f in feats]
+    expected_keys = {f'{p}.decode.{k}' for p in ('s0', 's1', 'ens')
+                     for k in ('loss_ce', 'acc_seg')}
+    expected_keys |= {f's{m}.aux.{k}' for m in (0, 1) for k in ('loss_ce', 'acc_seg')}
+    assert set(losses) == expected_keys
+    for name, logits in zip(('s0', 's1', 'ens'), outs):
+        torch.testing.assert_close(losses[f'{name}.decode.loss_ce'], _ce(logits, gt))
+    for m in (0, 1):
+        torch.testing.assert_close(losses[f's{m}.aux.loss_ce'], 0.4 * _ce(aux[m], gt))
+
+
+def test_multiple_aux_heads_keys():
+    cfg_aux = _cfg()['auxiliary_head']
+    model = _model(auxiliary_head=[cfg_aux, dict(cfg_aux, in_index=3,
+                                                 in_channels=64)])
+    x, _, samples = _batch(n=1)
+    keys = set(model(x, samples, mode='loss'))
+    assert {'s0.aux_0.loss_ce', 's1.aux_1.loss_ce'} <= keys
+
+
+def test_alpha_gets_gradient_only_from_ensemble_loss():
+    model = _model(aux=False).train()
+    x, _, samples = _batch()
+
+    losses = model(x, samples, mode='loss')
+    (losses['s0.decode.loss_ce'] + losses['s1.decode.loss_ce']).backward()
+    assert model.alpha.grad is None or not model.alpha.grad.any()
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+
+    model.zero_grad(set_to_none=True)
+    losses = model(x, samples, mode='loss')
+    losses['ens.decode.loss_ce'].backward()
+    assert model.alpha.grad is not None and model.alpha.grad.abs().sum() > 0
+    # detach: the ensemble loss reaches neither the backbone nor the head
+    for name, p in model.named_parameters():
+        if name != 'alpha':
+            assert p.grad is None or not p.grad.any(), name
+
+
+def test_predict_ensemble_and_single_stream():
+    model = _model().eval()
+    x, _, samples = _batch()
+    with torch.no_grad():
+        outs = model(x, mode='tensor')
+        ens = model.predict(x, copy.deepcopy(samples))
+        model.test_cfg['output'] = 1
+        s1 = model.predict(x, copy.deepcopy(samples))
+        model.test_cfg['output'] = 0
+        s0 = model.predict(x)  # without data samples
+    for i in range(2):
+        for pred, logits in ((ens, outs[2]), (s1, outs[1]), (s0, outs[0])):
+            up = F.interpolate(logits[i:i + 1], size=(SIZE, SIZE), mode='bilinear',
+                               align_corners=False)[0]
+            torch.testing.assert_close(pred[i].seg_logits.data, up)
+            assert torch.equal(pred[i].pred_sem_seg.data[0], up.argmax(0))
+
+
+@pytest.mark.parametrize('output', [2, -1, 'ens', '1', True])
+def test_bad_output_is_rejected(output):
+    model = _model(aux=False).eval()
+    model.test_cfg['output'] = output
+    x, _, samples = _batch(n=1)
+    with pytest.raises(ValueError, match='test_cfg.output'):
+        model.predict(x, samples)
+    with pytest.raises(ValueError, match='test_cfg.output'):
+        MODELS.build(_cfg(test_cfg=dict(mode='whole', output=output)))
+
+
+def test_slide_inference():
+    crop, stride = 32, 16
+    model = _model(aux=False, test_cfg=dict(mode='slide', crop_size=(crop, crop),
+                                            stride=(stride, stride))).eval()
+    x, _, samples = _batch(n=1)
+    with torch.no_grad():
+        pred = model.predict(x, samples)[0].seg_logits.data
+        # manual sliding window over the ensemble logits
+        acc = torch.zeros(NUM_CLASSES, SIZE, SIZE)
+        count = torch.zeros(1, SIZE, SIZE)
+        for y1 in (0, 16):
+            for x1 in (0, 16):
+                ens = model(x[:, :, y1:y1 + crop, x1:x1 + crop], mode='tensor')[-1]
+                acc[:, y1:y1 + crop, x1:x1 + crop] += F.interpolate(
+                    ens, size=(crop, crop), mode='bilinear', align_corners=False)[0]
+                count[:, y1:y1 + crop, x1:x1 + crop] += 1
+    torch.testing.assert_close(pred, acc / count)
+
+
+def test_wrong_backbone_output_is_reported():
+    model = _model(aux=False)
+    model.num_streams = 3
+    x, _, _ = _batch(n=1)
+    with pytest.raises(TypeError, match='3 per-stream tuples'):
+        model(x, mode='tensor')
+
+
+def test_with_exchange_neck():
+    """The neck sits between backbone and shared head; its exchange couples streams."""
+    model = _model(aux=False,
+                   neck=dict(type='ExchangeNeck', in_channels=[8, 16, 32, 64],
+                             out_channels=8, num_streams=2, threshold=0.1),
+                   decode_head=dict(_cfg()['decode_head'],
+                                    in_channels=(8, 8, 8, 8))).eval()
+    x, _, _ = _batch(n=1)
+    x_rgb_changed = x.clone()
+    x_rgb_changed[:, :3] += 1.0
+    with torch.no_grad():
+        outs = model(x, mode='tensor')
+        feats = model.neck(model.backbone(x))
+        for m in range(2):
+            torch.testing.assert_close(outs[m], model.decode_head(feats[m]))
+        # no exchange yet: the depth stream ignores the RGB input
+        before = model(x_rgb_changed, mode='tensor')
+        torch.testing.assert_close(before[1], outs[1])
+        # depth stream gives up channel 5 (in its own sub-part [4, 8)) of level 3
+        model.neck.levels[3].norm.norms[1].weight[5] = 0.0
+        a = model(x, mode='tensor')
+        b = model(x_rgb_changed, mode='tensor')
+    assert not torch.allclose(a[1], b[1])
