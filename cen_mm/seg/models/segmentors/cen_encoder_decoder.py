@@ -25,6 +25,8 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
+from cen_mm.core import detached_ensemble
+
 StreamFeats = List[Tuple[Tensor, ...]]  # M items, each the levels of one stream
 
 ENSEMBLE = 'ensemble'
@@ -103,11 +105,7 @@ class CENEncoderDecoder(EncoderDecoder):
 
     def ensemble(self, stream_logits: Sequence[Tensor]) -> Tensor:
         """sum_m softmax(alpha)_m * detach(logits_m): gradient reaches alpha only."""
-        weights = self.alpha.softmax(dim=0)
-        ens = weights[0] * stream_logits[0].detach()
-        for m in range(1, self.num_streams):
-            ens = ens + weights[m] * stream_logits[m].detach()
-        return ens
+        return detached_ensemble(self.alpha, stream_logits)
 
     def _all_logits(self, feats: StreamFeats) -> List[Tensor]:
         """[logits_0, ..., logits_{M-1}, logits_ens] at the head's resolution."""

@@ -1,0 +1,3 @@
+from .cen_image_classifier import CENImageClassifier
+
+__all__ = ['CENImageClassifier']
