@@ -10,6 +10,8 @@ SCOPE_NEUTRAL = [
     ('MODELS', 'ModalityNorm', 'cen_mm.core.modality_norm'),
     ('MODELS', 'CENResNet', 'cen_mm.models.backbones.cen_resnet'),
     ('MODELS', 'ExchangeNeck', 'cen_mm.models.necks.exchange_neck'),
+    ('MODELS', 'SelectStream', 'cen_mm.models.necks.select_stream'),
+    ('MODELS', 'ModalityConv2d', 'cen_mm.models.backbones.modality_conv'),
     ('HOOKS', 'CENSparsityHook', 'cen_mm.engine.hooks.sparsity_hook'),
     ('HOOKS', 'ExchangeStatsHook', 'cen_mm.engine.hooks.exchange_stats_hook'),
     ('OPTIM_WRAPPERS', 'CPUAmpOptimWrapper', 'cen_mm.engine.optimizers.amp_optim_wrapper'),
@@ -25,7 +27,11 @@ SEG_ONLY = [
     ('DATASETS', 'NYUDv2Dataset', 'cen_mm.seg.datasets.nyudv2'),
     ('DATASETS', 'SUNRGBDDataset', 'cen_mm.seg.datasets.sunrgbd'),
     ('DATASETS', 'SynthRGBDDataset', 'cen_mm.seg.datasets.synth_rgbd'),
+    ('DATASETS', 'RGBDSegDataset', 'cen_mm.seg.datasets.rgbd_dataset'),
     ('TRANSFORMS', 'LoadRGBDFromFile', 'cen_mm.seg.datasets.transforms.loading'),
+    ('TRANSFORMS', 'LoadRGBDAnnotations', 'cen_mm.seg.datasets.transforms.loading'),
+    ('TRANSFORMS', 'RGBOnlyPhotoMetricDistortion',
+     'cen_mm.seg.datasets.transforms.photometric'),
 ]
 SCOPES = ['mmseg', 'mmagic', 'mmpretrain']
 
@@ -47,10 +53,19 @@ def test_scope_neutral_visible_from_every_scope(scope, attr, name, module):
         assert registry.get(name) is _cls(module, name)
 
 
-@pytest.mark.parametrize('attr,name,module', SEG_ONLY)
-def test_seg_pieces_in_mmseg_scope_only(attr, name, module):
+# mmpretrain-only pieces (``cen_mm.cls``).
+CLS_ONLY = [
+    ('MODELS', 'CENImageClassifier', 'cen_mm.cls.models.cen_image_classifier'),
+]
+
+
+@pytest.mark.parametrize('scope,attr,name,module',
+                         [('mmseg', *e) for e in SEG_ONLY] +
+                         [('mmpretrain', *e) for e in CLS_ONLY])
+def test_scope_specific_pieces_registered_in_their_scope_only(scope, attr, name, module):
     from mmengine import registry as root
-    registry = _registry('mmseg', attr)
-    assert registry.get(name) is _cls(module, name)
-    assert name in registry.module_dict            # registered in mmseg itself
+    cls = _cls(module, name)  # cen_mm.cls is imported explicitly (custom_imports)
+    registry = _registry(scope, attr)
+    assert registry.get(name) is cls
+    assert name in registry.module_dict            # registered in that scope itself
     assert getattr(root, attr).get(name) is None  # not leaked into the root
