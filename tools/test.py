@@ -126,8 +126,18 @@ def main():
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     if dump_to is not None:
-        from mmengine.evaluator import DumpResults
-        runner.test_evaluator.metrics.append(DumpResults(out_file_path=dump_to))
+        loop = runner.test_loop
+        if hasattr(loop, 'evaluators'):
+            # mmagic's MultiTestLoop: its evaluators need metrics with mmagic's
+            # sampler interface, which mmengine's DumpResults lacks.
+            import cen_mm.translation  # noqa: F401
+            from mmagic.registry import METRICS
+            for evaluator in loop.evaluators:
+                evaluator.metrics.append(METRICS.build(
+                    dict(type='TranslationDumpResults', out_file_path=dump_to)))
+        else:
+            from mmengine.evaluator import DumpResults
+            loop.evaluator.metrics.append(DumpResults(out_file_path=dump_to))
     runner.test()
 
 

@@ -1,2 +1,3 @@
-"""Scope-neutral CEN models (mmengine root MODELS registry): backbones, necks."""
-from . import backbones, necks  # noqa: F401
+"""Scope-neutral CEN models (mmengine root MODELS registry): backbones, necks, and the
+image-translation generators/discriminator."""
+from . import backbones, generators, necks  # noqa: F401

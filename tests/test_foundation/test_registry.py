@@ -12,6 +12,9 @@ SCOPE_NEUTRAL = [
     ('MODELS', 'ExchangeNeck', 'cen_mm.models.necks.exchange_neck'),
     ('MODELS', 'SelectStream', 'cen_mm.models.necks.select_stream'),
     ('MODELS', 'ModalityConv2d', 'cen_mm.models.backbones.modality_conv'),
+    ('MODELS', 'CENUnetGenerator', 'cen_mm.models.generators.cen_unet'),
+    ('MODELS', 'CENPatchDiscriminator', 'cen_mm.models.generators.patch_discriminator'),
+    ('MODELS', 'StreamGridNorm', 'cen_mm.models.generators.stream_grid_norm'),
     ('HOOKS', 'CENSparsityHook', 'cen_mm.engine.hooks.sparsity_hook'),
     ('HOOKS', 'ExchangeStatsHook', 'cen_mm.engine.hooks.exchange_stats_hook'),
     ('OPTIM_WRAPPERS', 'CPUAmpOptimWrapper', 'cen_mm.engine.optimizers.amp_optim_wrapper'),
@@ -57,14 +60,30 @@ def test_scope_neutral_visible_from_every_scope(scope, attr, name, module):
 CLS_ONLY = [
     ('MODELS', 'CENImageClassifier', 'cen_mm.cls.models.cen_image_classifier'),
 ]
+# mmagic-only pieces (``cen_mm.translation``).
+_T = 'cen_mm.translation'
+TRANSLATION_ONLY = [
+    ('MODELS', 'CENPix2Pix', f'{_T}.models.cen_pix2pix'),
+    ('DATASETS', 'TaskonomyDataset', f'{_T}.datasets.taskonomy'),
+    ('DATASETS', 'SynthMultiDomainDataset', f'{_T}.datasets.synth_dataset'),
+    ('TRANSFORMS', 'LoadTaskonomyDomains', f'{_T}.datasets.transforms'),
+    ('TRANSFORMS', 'LoadSynthDomains', f'{_T}.datasets.transforms'),
+    ('TRANSFORMS', 'PackDomains', f'{_T}.datasets.transforms'),
+    ('METRICS', 'TranslationFID', f'{_T}.evaluation.fid'),
+    ('METRICS', 'TranslationKID', f'{_T}.evaluation.kid'),
+    ('METRICS', 'TranslationMAE', f'{_T}.evaluation.pixel_errors'),
+    ('METRICS', 'TranslationMSE', f'{_T}.evaluation.pixel_errors'),
+    ('METRICS', 'TranslationDumpResults', f'{_T}.evaluation.dump_results'),
+]
 
 
 @pytest.mark.parametrize('scope,attr,name,module',
                          [('mmseg', *e) for e in SEG_ONLY] +
-                         [('mmpretrain', *e) for e in CLS_ONLY])
+                         [('mmpretrain', *e) for e in CLS_ONLY] +
+                         [('mmagic', *e) for e in TRANSLATION_ONLY])
 def test_scope_specific_pieces_registered_in_their_scope_only(scope, attr, name, module):
     from mmengine import registry as root
-    cls = _cls(module, name)  # cen_mm.cls is imported explicitly (custom_imports)
+    cls = _cls(module, name)  # cen_mm.cls / .translation: explicit custom_imports
     registry = _registry(scope, attr)
     assert registry.get(name) is cls
     assert name in registry.module_dict            # registered in that scope itself

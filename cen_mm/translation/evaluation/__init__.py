@@ -1,0 +1,15 @@
+"""Translation metrics (mmagic ``METRICS``): FID and KID with local Inception weights,
+MAE / MSE in the papers' units, and dumping predictions from mmagic's loops."""
+from .dump_results import TranslationDumpResults
+from .fid import TranslationFID, extract_real_features
+from .inception import (INCEPTION_STYLES, default_inception_path,
+                        load_local_inception)
+from .kid import TranslationKID, kid_over_subsets, polynomial_mmd2_unbiased
+from .pixel_errors import TranslationMAE, TranslationMSE
+
+__all__ = [
+    'TranslationFID', 'TranslationKID', 'TranslationMAE', 'TranslationMSE',
+    'TranslationDumpResults',
+    'load_local_inception', 'default_inception_path', 'extract_real_features',
+    'kid_over_subsets', 'polynomial_mmd2_unbiased', 'INCEPTION_STYLES'
+]

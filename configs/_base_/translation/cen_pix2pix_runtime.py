@@ -1,0 +1,71 @@
+# Runtime of the CEN translation configs (mmagic scope): Adam 2e-4 (0.5, 0.999) for
+# generator and discriminator, CEN sparsity λ = 1e-3 on the exchanging INs (TPAMI'23 §4),
+# exchange statistics, mmagic's multi-metric val/test loops.
+default_scope = 'mmagic'
+custom_imports = dict(
+    imports=['cen_mm', 'cen_mm.translation'], allow_failed_imports=False)
+
+optim_wrapper = dict(
+    constructor='MultiOptimWrapperConstructor',
+    generators=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
+    discriminators=dict(
+        type='OptimWrapper',
+        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
+
+# official code: 300 epochs of 1000 images at batch 1, constant lr, val every 5 epochs
+train_cfg = dict(by_epoch=False, max_iters=300000, val_interval=5000)
+val_cfg = dict(type='MultiValLoop')
+test_cfg = dict(type='MultiTestLoop')
+
+custom_hooks = [
+    dict(type='CENSparsityHook', lambda_=1e-3),
+    dict(type='ExchangeStatsHook', interval=1000),
+]
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=100, log_metric_by_epoch=False),
+    checkpoint=dict(
+        type='CheckpointHook',
+        interval=5000,
+        by_epoch=False,
+        max_keep_ckpts=5,
+        save_optimizer=True),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'))
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel',
+    broadcast_buffers=False,
+    find_unused_parameters=False)
+
+vis_backends = [dict(type='VisBackend')]
+# img_keys: set by every config (inputs, predictions, target)
+visualizer = dict(
+    type='ConcatImageVisualizer',
+    vis_backends=vis_backends,
+    fn_key='sample_name',
+    img_keys=[],
+    bgr2rgb=True)
+log_processor = dict(type='LogProcessor', by_epoch=False)
+log_level = 'INFO'
+randomness = dict(seed=2022)
+load_from = None
+resume = False
+
+# Evaluation templates (configs instantiate them for the ensemble and every stream of
+# every output): FID and KID (×100) for RGB outputs, MAE and RMSE (×100, on [-1, 1];
+# the papers' "MSE" column) for the others. The Inception weights are read from
+# `inception_path` or the default cache location of the style (never downloaded).
+rgb_metrics = [
+    dict(type='TranslationFID', inception_style='PyTorch', inception_path=None),
+    dict(type='TranslationKID', inception_style='PyTorch', inception_path=None),
+]
+pixel_metrics = [
+    dict(type='TranslationMAE'),
+    dict(type='TranslationMSE', root_of_mean=True),
+]
