@@ -1,7 +1,8 @@
 # CEN with PSPNet (NeurIPS'20 Table 3): dilated (D8) CENResNet-101 encoder, mmseg's
 # PSPHead and an auxiliary FCNHead on stage 3, both shared by the streams; every
 # stream predicts (and gets the auxiliary loss), a learned ensemble combines them.
-# Inputs and normalisation as in cen_refinenet_r101.py.
+# Inputs, and what the full configs add (data preprocessor, num_classes, hooks), as
+# in cen_refinenet_r101.py.
 #
 # The heads' BN layers train (mmseg's PSPNet); CENEncoderDecoder runs each shared head
 # once on the streams stacked along the batch, so a head BN normalises with the
@@ -9,16 +10,8 @@
 # For multi-GPU training mmseg uses SyncBN in the heads: set
 # model.decode_head.norm_cfg.type=SyncBN (and auxiliary_head) in the full config.
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53, 0.0],
-    std=[58.395, 57.12, 57.375, 1.0],
-    bgr_to_rgb=False,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
     type='CENEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     stack_streams=True,
     backbone=dict(
         type='CENResNet',
@@ -29,7 +22,10 @@ model = dict(
         contract_dilation=True,  # as mmseg's PSPNet (D8)
         out_indices=(0, 1, 2, 3),
         norm_cfg=norm_cfg,
-        norm_eval=True,  # BN statistics frozen, gamma/beta trained (papers)
+        # BN statistics frozen, gamma/beta trained (papers). Needs pretrained BN
+        # statistics: with init_cfg=None set norm_eval=False (frozen initial 0/1
+        # statistics do not normalise; the loss diverges within a few steps).
+        norm_eval=True,
         exchange=True,
         exchange_threshold=2e-2,  # theta
         exchange_mode='subpart',  # papers; 'all' = official code
@@ -64,5 +60,3 @@ model = dict(
     train_cfg=dict(),
     # output='ensemble' (default) or a stream index (0: RGB, 1: depth)
     test_cfg=dict(mode='whole', output='ensemble'))
-# lambda of the l1 sparsity penalty on the exchanging BN scaling factors (papers: 5e-3)
-custom_hooks = [dict(type='CENSparsityHook', lambda_=5e-3)]

@@ -5,25 +5,19 @@
 #
 # Inputs: RGB (3 channels, RGB order, 0..255) and raw depth in metres (1 channel, as
 # the official code: 16-bit PNG / 5000, tiled to 3 channels inside the backbone),
-# stacked along channels by the data pipeline. RGB is normalised with ImageNet
-# mean/std; depth is fed as is (mean 0, std 1), like the official code.
-# Dataset configs set num_classes (here a 40-class placeholder) and the crop size
-# (data_preprocessor.size).
+# stacked along channels by the data pipeline.
+# Not here, but in the full configs (configs/cen/): `model.data_preprocessor` (the
+# dataset base's `rgbd_data_preprocessor`: per-channel mean/std and crop size depend
+# on the data), `backbone.in_channels` (the dataset base's `rgbd_modality_channels`),
+# num_classes (here a 40-class placeholder) and the CEN hooks (`CENSparsityHook`,
+# lambda = 5e-3 in the papers; `ExchangeStatsHook`) in `custom_hooks`.
 #
 # Loading an official CEN checkpoint (tools/model_converters/cen2mmseg.py): the
 # official code exchanges wherever |gamma| < theta, so test it with
 #   --cfg-options model.backbone.exchange_mode=all
 norm_cfg = dict(type='BN', requires_grad=True)
-data_preprocessor = dict(
-    type='SegDataPreProcessor',
-    mean=[123.675, 116.28, 103.53, 0.0],
-    std=[58.395, 57.12, 57.375, 1.0],
-    bgr_to_rgb=False,
-    pad_val=0,
-    seg_pad_val=255)
 model = dict(
     type='CENEncoderDecoder',
-    data_preprocessor=data_preprocessor,
     backbone=dict(
         type='CENResNet',
         depth=101,
@@ -32,7 +26,10 @@ model = dict(
         dilations=(1, 1, 1, 1),
         out_indices=(0, 1, 2, 3),
         norm_cfg=norm_cfg,
-        norm_eval=True,  # BN statistics frozen, gamma/beta trained (papers)
+        # BN statistics frozen, gamma/beta trained (papers). Needs pretrained BN
+        # statistics: with init_cfg=None set norm_eval=False (frozen initial 0/1
+        # statistics do not normalise; the loss diverges within a few steps).
+        norm_eval=True,
         exchange=True,
         exchange_threshold=2e-2,  # theta
         exchange_mode='subpart',  # papers; 'all' = official code
@@ -52,6 +49,3 @@ model = dict(
     train_cfg=dict(),
     # output='ensemble' (default) or a stream index (0: RGB, 1: depth)
     test_cfg=dict(mode='whole', output='ensemble'))
-# lambda of the l1 sparsity penalty on the exchanging BN scaling factors (papers: 5e-3;
-# the official code used 2e-4)
-custom_hooks = [dict(type='CENSparsityHook', lambda_=5e-3)]
