@@ -227,3 +227,17 @@ def test_plot_tool_missing_file_message(tmp_path):
     assert proc.returncode == 1
     assert str(tmp_path / 'exchange_stats.jsonl') in proc.stderr
     assert "dict(type='ExchangeStatsHook')" in proc.stderr
+
+
+def test_gamma_histogram_survives_diverged_run():
+    """NaN/inf γ (a diverged run) must not crash the plot (and so the training run)."""
+    from cen_mm.engine.hooks.exchange_plots import draw_gamma_histograms
+    nan, inf = float('nan'), float('inf')
+    record = {'iter': 3, 'layers': [{
+        'gamma': [[nan, 1.0, 0.01, 0.5], [0.2, inf, 0.3, 0.001]],
+        'num_channels': 4, 'num_streams': 2, 'threshold': 0.02}]}
+    fig = draw_gamma_histograms(record)
+    assert '2 non-finite γ not shown' in fig._suptitle.get_text()
+    # the finite values are all plotted: 3 per stream (own + other sub-part bars)
+    for ax in fig.axes[:2]:
+        assert sum(p.get_height() for p in ax.patches) == 3

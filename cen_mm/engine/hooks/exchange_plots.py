@@ -92,6 +92,14 @@ def draw_gamma_histograms(record: dict,
             inside[m].append(gamma[m][owner[m]])
             outside[m].append(gamma[m][~owner[m]])
     all_values = np.concatenate([np.concatenate(v) for v in inside + outside if v])
+    # A diverged run has non-finite γ: plot the finite ones and say how many are not,
+    # instead of failing (and killing the run) in matplotlib.
+    num_bad = int((~np.isfinite(all_values)).sum())
+    inside = [[g[np.isfinite(g)] for g in v] for v in inside]
+    outside = [[g[np.isfinite(g)] for g in v] for v in outside]
+    all_values = all_values[np.isfinite(all_values)]
+    if all_values.size == 0:
+        all_values = np.zeros(1)
     low, high = float(all_values.min()), float(all_values.max())
     if high - low < 1e-6:
         low, high = low - 0.5, high + 0.5
@@ -118,7 +126,8 @@ def draw_gamma_histograms(record: dict,
             ax.set_ylabel('channels')
             ax.legend(fontsize=7)
     fig.suptitle(f"γ of exchanging layers at iter {record.get('iter', '?')} "
-                 f"(θ = {', '.join(f'{t:g}' for t in thresholds)})")
+                 f"(θ = {', '.join(f'{t:g}' for t in thresholds)})"
+                 + (f' — {num_bad} non-finite γ not shown' if num_bad else ''))
     fig.tight_layout()
     return fig
 
