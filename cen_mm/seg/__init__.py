@@ -1,2 +1,2 @@
 """Segmentation side: knows mmseg, never mmagic. Registers into mmseg's registries."""
-from . import datasets, models  # noqa: F401
+from . import datasets, evaluation, models  # noqa: F401

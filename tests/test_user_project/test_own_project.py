@@ -29,7 +29,7 @@ STOCK_TRAIN = textwrap.dedent('''
 SHORT_RUN = textwrap.dedent('''
     train_cfg = dict(max_iters=2, val_interval=2)
     train_dataloader = dict(batch_size=2, num_workers=0)
-    val_dataloader = dict(num_workers=0)
+    val_dataloader = dict(num_workers=0, dataset=dict(num_samples=8))
     test_dataloader = dict(num_workers=0)
     default_hooks = dict(checkpoint=dict(interval=2), logger=dict(interval=1))
 ''')

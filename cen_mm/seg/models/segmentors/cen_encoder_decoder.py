@@ -14,6 +14,8 @@ Only ``extract_feat``/``encode_decode``/``loss``/``_forward`` are overridden, so
 whole / slide inference, ``predict`` post-processing and ``--tta`` work unchanged.
 ``test_cfg.output`` chooses what inference returns: ``'ensemble'`` (default) or a stream
 index, e.g. ``--cfg-options model.test_cfg.output=1`` to evaluate stream 1 alone.
+``test_cfg.stream_predictions=True`` additionally stores every stream's prediction as
+``pred_sem_seg_s{m}`` so ``StreamIoUMetric`` reports all of them in one evaluation.
 """
 from typing import List, Sequence, Tuple, Union
 
@@ -125,6 +127,33 @@ class CENEncoderDecoder(EncoderDecoder):
         else:
             logits = self._head_logits(self.decode_head, feats, [output])[0]
         return self.decode_head.predict_by_feat(logits, batch_img_metas)
+
+    def predict(self, inputs: Tensor,
+                data_samples: OptSampleList = None) -> SampleList:
+        """mmseg's predict (ensemble or ``test_cfg.output``); with
+        ``test_cfg.stream_predictions`` also ``pred_sem_seg_s{m}`` for every stream.
+
+        The per-stream maps reuse mmseg's inference and post-processing (whole or slide,
+        resize/crop/flip back) once per stream: simple and exact, M extra forward
+        passes — meant for evaluation, not deployment.
+        """
+        results = super().predict(inputs, data_samples)
+        if data_samples is None or not (self.test_cfg or {}).get('stream_predictions',
+                                                                  False):
+            return results
+        batch_img_metas = [sample.metainfo for sample in data_samples]
+        chosen = self.test_cfg.get('output', ENSEMBLE)
+        try:
+            for m in range(self.num_streams):
+                self.test_cfg['output'] = m
+                logits = self.inference(inputs, batch_img_metas)
+                per_stream = self.postprocess_result(
+                    logits, [sample.clone() for sample in data_samples])
+                for result, stream in zip(results, per_stream):
+                    result.set_field(stream.pred_sem_seg, f'pred_sem_seg_s{m}')
+        finally:
+            self.test_cfg['output'] = chosen
+        return results
 
     def _forward(self, inputs: Tensor,
                  data_samples: OptSampleList = None) -> List[Tensor]:

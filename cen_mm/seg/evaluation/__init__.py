@@ -1,0 +1,3 @@
+from .stream_iou_metric import StreamIoUMetric
+
+__all__ = ['StreamIoUMetric']
