@@ -20,7 +20,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from cen_mm.utils import setup_distributed  # noqa: E402
+from cen_mm.utils import setup_distributed, teardown_distributed  # noqa: E402
 
 
 def parse_args():
@@ -139,6 +139,7 @@ def main():
             from mmengine.evaluator import DumpResults
             loop.evaluator.metrics.append(DumpResults(out_file_path=dump_to))
     runner.test()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -16,7 +16,7 @@ from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 from cen_mm.utils import (apply_resume, enable_amp, enable_auto_scale_lr,  # noqa: E402
-                          setup_distributed)
+                          setup_distributed, teardown_distributed)
 
 
 def parse_args():
@@ -66,6 +66,7 @@ def main():
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     runner.train()
+    teardown_distributed()
 
 
 if __name__ == '__main__':

@@ -53,6 +53,20 @@ def setup_distributed(cfg: Config, launcher: str) -> None:
         torch_dist.init_process_group(backend='gloo')
 
 
+def teardown_distributed() -> None:
+    """Leave the process group cleanly at the end of a run (no-op if there is none).
+
+    mmengine's Runner never destroys the group; a gloo group still alive at
+    interpreter exit can abort the process ("terminate called without an active
+    exception", exit code -6) after all work was done, which torchrun reports as a
+    failed run. All ranks meet at a barrier first so none tears down while another
+    still sends.
+    """
+    if torch_dist.is_available() and torch_dist.is_initialized():
+        torch_dist.barrier()
+        torch_dist.destroy_process_group()
+
+
 def enable_amp(cfg: Config) -> None:
     """Switch every optimizer wrapper of ``cfg`` to ``AmpOptimWrapper``.
 
