@@ -15,9 +15,11 @@ exchanged is selected by ``mode``:
   where the sparsity penalty acts, so at most one stream gives up a given channel.
 * ``'all'`` (official code): wherever ``|γ| < θ``.
 """
-from typing import Optional
+import math
+from typing import Optional, Sequence
 
 import torch
+from torch.autograd.function import once_differentiable
 
 EXCHANGE_MODES = ('subpart', 'all')
 
@@ -37,31 +39,101 @@ def exchange_mask(gamma: torch.Tensor, threshold: float,
     return mask
 
 
-def channel_exchange(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def channel_exchange(x: torch.Tensor, mask: torch.Tensor,
+                     streams_shape: Optional[Sequence[int]] = None) -> torch.Tensor:
     """Exchange channels between streams.
 
     Args:
-        x: (M, N, C, *spatial) post-norm features of M streams (stream-major).
+        x: (M, N, C, *spatial) post-norm features of M streams (stream-major); or,
+            with ``streams_shape``, any contiguous tensor holding them in that order,
+            e.g. a norm's (M*N, C, *spatial) output. Passing that tensor itself rather
+            than a view of it spares autograd's bookkeeping of in-place changes to
+            views (which copies the whole gradient several times in backward).
         mask: (M, C) bool from :func:`exchange_mask`.
+        streams_shape: (M, N, C, *spatial) when ``x`` has another shape.
 
     Returns:
-        A tensor of the same shape. Only the channels where some stream exchanges are
-        touched: they are gathered (K of C), recomputed and written back into ``x``
-        **in place** (``x`` must not be needed by autograd elsewhere; a norm's output
-        is not). If no channel is exchanged, ``x`` itself is returned.
+        ``x``, changed **in place**: only the replaced (stream, channel) pairs are
+        touched, computed from the other streams' values (``x`` must not be needed by
+        autograd elsewhere; a norm's output is not). If no channel is exchanged, ``x``
+        itself is returned untouched.
+
+    Cost: reading and writing the replaced pairs only (K replaced (stream, channel)
+    pairs move about (M-1)·N·K·S values forward; backward copies the gradient once and
+    touches the K pairs). On CUDA the mask is read on the host (one synchronisation per
+    call), to index only the replaced channels.
     """
-    num_streams = x.shape[0]
+    shape = tuple(x.shape) if streams_shape is None else tuple(streams_shape)
+    if streams_shape is not None and (math.prod(shape) != x.numel()
+                                      or not x.is_contiguous()):
+        raise ValueError(f'channel_exchange: a contiguous tensor with the '
+                         f'{math.prod(shape)} elements of streams_shape {shape} is '
+                         f'needed, got shape {tuple(x.shape)}')
+    num_streams = shape[0]
     if num_streams < 2:
         raise ValueError('channel exchange needs at least 2 streams, got '
                          f'{num_streams}')
-    if mask.shape != (num_streams, x.shape[2]):
+    if len(shape) < 3 or mask.shape != (num_streams, shape[2]):
         raise ValueError(f'mask must have shape (M, C)=({num_streams}, '
-                         f'{x.shape[2]}), got {tuple(mask.shape)}')
-    channels = mask.any(dim=0).nonzero().squeeze(1)  # (K,)
-    if channels.numel() == 0:
+                         f'{shape[2] if len(shape) > 2 else "?"}), got '
+                         f'{tuple(mask.shape)}')
+    mask = mask.detach().cpu()
+    counts = mask.sum(dim=1).tolist()
+    if not any(counts):
         return x
-    sub = x.index_select(2, channels)  # (M, N, K, *S) copy of the touched channels
-    others_mean = (sub.sum(dim=0, keepdim=True) - sub) / (num_streams - 1)
-    sel = mask[:, channels].view(num_streams, 1, -1, *([1] * (x.dim() - 3)))
-    new = torch.where(sel, others_mean, sub)
-    return x.index_copy_(2, channels, new)
+    flat = mask.nonzero()[:, 1].to(x.device)  # channel indices, stream-major
+    channels = [c if n else None for c, n in zip(flat.split(counts), counts)]
+    return _ChannelExchange.apply(x, channels, shape)
+
+
+def _others_mean(x: torch.Tensor, m: int, channels: torch.Tensor) -> torch.Tensor:
+    """(N, K, *S): mean over streams m' != m of ``x[m', :, channels]`` (a new tensor)."""
+    others = [k for k in range(x.shape[0]) if k != m]
+    total = x[others[0]].index_select(1, channels)
+    for k in others[1:]:
+        total.add_(x[k].index_select(1, channels))
+    return total.div_(len(others)) if len(others) > 1 else total
+
+
+class _ChannelExchange(torch.autograd.Function):
+    """In-place exchange of the (stream, channel) pairs given per stream.
+
+    ``channels[m]``: (K_m,) channel indices that stream m replaces, or None.
+    Forward: ``x[m, :, c] = mean_{m' != m} x[m', :, c]`` (from the values before any
+    replacement). Backward: a replaced value passes no gradient to its own input; its
+    gradient goes, divided by M-1, to the other streams' values that replaced it.
+    """
+
+    @staticmethod
+    def forward(ctx, x, channels, shape):
+        streams = x.view(shape)
+        new_values = [(m, c, _others_mean(streams, m, c))
+                      for m, c in enumerate(channels) if c is not None]
+        for m, c, values in new_values:
+            streams[m].index_copy_(1, c, values)
+        ctx.mark_dirty(x)
+        ctx.channels = channels
+        ctx.shape = shape
+        return x
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        shape = ctx.shape
+        num_streams = shape[0]
+        grad_in = grad.clone(memory_format=torch.contiguous_format)
+        grad = grad.reshape(shape)
+        streams = grad_in.view(shape)
+        for m, c in enumerate(ctx.channels):
+            if c is not None:
+                streams[m].index_fill_(1, c, 0)
+        for m, c in enumerate(ctx.channels):
+            if c is None:
+                continue
+            passed = grad[m].index_select(1, c)
+            if num_streams > 2:
+                passed = passed.div_(num_streams - 1)
+            for k in range(num_streams):
+                if k != m:
+                    streams[k].index_add_(1, c, passed)
+        return grad_in, None, None

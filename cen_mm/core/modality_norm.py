@@ -7,14 +7,17 @@ built from ``norm_cfg`` (BN, SyncBN, IN, GN, ...) kept in ``self.norms`` (keys
 ``norms.{m}.weight`` ...), so SyncBN conversion, ``norm_eval`` and checkpoint loading work
 unchanged.
 
-Forward avoids per-stream copies where the maths allows it:
+Forward runs at the cost of the single-stream network on the M*N batch where the maths
+allows it: viewed as (1, M*N*C, L), every (stream, sample, channel) row is one "channel"
+of a single native ``batch_norm`` call with its stream's parameters, without copies:
 
-* BN-family layers in eval mode (``norm_eval=True``, the papers' setting) are an affine
-  map per (stream, channel): one ``addcmul`` over the (M, N, C, -1) view.
-* Per-sample norms (IN, GN, LN-style) normalise the whole stacked batch at once without
-  affine, then apply each stream's γ/β in one ``addcmul``.
-* Anything else (BN/SyncBN collecting batch statistics) calls each stream's layer on its
-  slice and concatenates.
+* BN-family layers in eval mode (``norm_eval=True``, the papers' setting): running
+  statistics and γ/β of each row's stream (an affine map per (stream, channel));
+* InstanceNorm without running statistics: batch statistics per row (which is how
+  ``F.instance_norm`` itself works), γ/β of each row's stream.
+
+Anything else (BN/SyncBN collecting batch statistics per stream, GN) calls each stream's
+layer on its slice and concatenates (one extra copy forward and backward).
 """
 from typing import Iterator, Optional, Tuple
 
@@ -105,24 +108,9 @@ class ModalityNorm(nn.Module):
         return exchange_mask(self.gamma(), self.threshold, owner)
 
     # ---- forward -------------------------------------------------------------------
-    def _affine(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Per-stream affine (M, C) weight and bias (ones/zeros if not affine)."""
-        layers = [self.norms[0]] * self.num_streams if self.shared else self.norms
-        if layers[0].weight is None:
-            ones = torch.ones(self.num_streams, self.num_features)
-            return ones, torch.zeros_like(ones)
-        return (torch.stack([n.weight for n in layers]),
-                torch.stack([n.bias for n in layers]))
-
-    def _frozen_bn_affine(self) -> Tuple[torch.Tensor, torch.Tensor]:
-        """Eval-mode BN as an affine map: scale = γ/sqrt(var+eps), shift = β - mean*scale."""
-        layers = [self.norms[0]] * self.num_streams if self.shared else self.norms
-        mean = torch.stack([n.running_mean for n in layers])
-        var = torch.stack([n.running_var for n in layers])
-        weight, bias = self._affine()
-        eps = layers[0].eps
-        scale = weight * torch.rsqrt(var + eps)
-        return scale, bias - mean * scale
+    def _layers(self) -> list:
+        """The norm layer of every stream (the same one M times if ``shared``)."""
+        return [self.norms[0]] * self.num_streams if self.shared else list(self.norms)
 
     def _uses_frozen_bn(self) -> bool:
         n = self.norms[0]
@@ -131,31 +119,55 @@ class ModalityNorm(nn.Module):
 
     def _uses_per_sample_norm(self) -> bool:
         n = self.norms[0]
-        return ((isinstance(n, _InstanceNorm) and not n.track_running_stats)
-                or isinstance(n, nn.GroupNorm))
+        return isinstance(n, _InstanceNorm) and not n.track_running_stats
+
+    @staticmethod
+    def _rows(first: str, second: str, layers: list,
+              batch: int) -> Tuple[Optional[torch.Tensor], Optional[torch.Tensor]]:
+        """Per-row values of two (C,) tensors of every stream's layer (e.g. weight and
+        bias): two (M*N*C,) tensors, stream m's values repeated for each of its N
+        samples, i.e. one value per row of the (1, M*N*C, L) view; (None, None) if the
+        layers have none. ``first``/``second`` name the attributes. One stack and one
+        copy for both: a ResNet-101 has 104 norms, so small ops per call add up."""
+        if getattr(layers[0], first) is None:
+            return None, None
+        stacked = torch.stack([getattr(layer, name) for name in (first, second)
+                               for layer in layers])  # (2*M, C), name-major
+        M, C = len(layers), stacked.shape[1]
+        rows = stacked.view(2, M, 1, C).expand(2, M, batch, C).reshape(2, -1)
+        return rows[0], rows[1]
 
     def _normalize(self, x: torch.Tensor) -> torch.Tensor:
-        """(M*N, C, *S) -> (M, N, C, L) normalised per stream (L = prod(S))."""
-        M, C = self.num_streams, self.num_features
-        if self._uses_frozen_bn() or self._uses_per_sample_norm():
-            if self._uses_frozen_bn():
-                scale, shift = self._frozen_bn_affine()
-                base = x
-            else:
-                n = self.norms[0]
-                if isinstance(n, nn.GroupNorm):
-                    base = F.group_norm(x, n.num_groups, eps=n.eps)
-                else:
-                    base = F.instance_norm(x, eps=n.eps)
-                scale, shift = self._affine()
-                scale, shift = scale.to(x), shift.to(x)
-            view = base.reshape(M, -1, C, base[0, 0].numel())
-            return torch.addcmul(shift[:, None, :, None].to(view.dtype), view,
-                                 scale[:, None, :, None].to(view.dtype))
+        """(M*N, C, *S) -> normalised by each stream's own layer: (M*N, C, *S), or the
+        (1, M*N*C, L) rows of the single-call paths (same memory order)."""
+        M = self.num_streams
+        layers = self._layers()
+        first = layers[0]
+        frozen_bn = self._uses_frozen_bn()
+        if frozen_bn or self._uses_per_sample_norm():
+            if self.shared:
+                return first(x)  # one layer, no batch statistics: the stack is its batch
+            # Frozen BN is an affine map per (stream, channel); IN normalises every
+            # (sample, channel) row. Either way each row of the (1, M*N*C, L) view is
+            # one BN "channel" with its stream's parameters, so one native batch_norm
+            # call (the fused kernel the single-stream network uses, forward and
+            # backward) serves all streams, without copies.
+            batch = x.shape[0] // M
+            x = x.contiguous()
+            rows = x.view(1, x.shape[0] * x.shape[1], -1)
+            if frozen_bn:
+                # parameters and buffers apart: batch_norm's statistics take no grad
+                weight, bias = self._rows('weight', 'bias', layers, batch)
+                mean, var = self._rows('running_mean', 'running_var', layers, batch)
+                return F.batch_norm(rows, mean, var, weight, bias, False, 0.0,
+                                    first.eps)
+            # what F.instance_norm does, with per-stream affine parameters
+            weight, bias = self._rows('weight', 'bias', layers, batch)
+            return F.batch_norm(rows, None, None, weight, bias, True, 0.0, first.eps)
+        # Batch statistics per stream (BN/SyncBN training) or GN: each stream's layer
+        # on its slice. (GN could share the call, but its affine is per stream.)
         chunks = x.chunk(M, dim=0)
-        layers = [self.norms[0]] * M if self.shared else self.norms
-        out = torch.cat([norm(c) for norm, c in zip(layers, chunks)])
-        return out.reshape(M, -1, C, out[0, 0].numel())
+        return torch.cat([norm(c) for norm, c in zip(layers, chunks)])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[0] % self.num_streams:
@@ -167,8 +179,17 @@ class ModalityNorm(nn.Module):
                              f'got input with {x.shape[1]}')
         y = self._normalize(x)
         if self.exchange:
-            y = channel_exchange(y, self.exchange_mask())
-        return y.view(x.shape)
+            # in place on the norm's own output (not a view of it), see channel_exchange
+            y = channel_exchange(y, self.exchange_mask(), streams_shape=(
+                self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:]))
+        if y.shape == x.shape:
+            return y
+        # A plain view would make autograd treat every in-place op of the caller on
+        # the output (ReLU(inplace=True), `out += identity`) as an in-place change of
+        # a view, which costs three full copies of the gradient in backward. The rows
+        # are a temporary nobody else holds and batch_norm does not save its output
+        # for backward, so the output may be a new tensor on the same memory.
+        return torch.ops.aten._unsafe_view(y, x.shape)
 
     def extra_repr(self) -> str:
         s = f'{self.num_features}, num_streams={self.num_streams}'

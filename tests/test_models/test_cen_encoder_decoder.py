@@ -244,3 +244,49 @@ def test_with_exchange_neck():
         a = model(x, mode='tensor')
         b = model(x_rgb_changed, mode='tensor')
     assert not torch.allclose(a[1], b[1])
+
+
+@pytest.mark.parametrize('neck', [False, True])
+def test_shared_heads_get_the_stacked_levels_without_a_copy(neck):
+    """The decode and auxiliary heads receive the backbone's (or neck's) own
+    (M*N, C, H, W) levels, not concatenated copies of the per-stream views; losses
+    and gradients equal those of concatenating the views (a plain list)."""
+    kwargs = {}
+    if neck:
+        kwargs = dict(neck=dict(type='ExchangeNeck', in_channels=[8, 16, 32, 64],
+                                out_channels=[8, 16, 32, 64], num_streams=2))
+    model = _model(**kwargs).train()
+    separate = copy.deepcopy(model)
+    # the same model fed plain lists of per-stream views: heads get concatenations
+    (separate.neck if neck else separate.backbone).register_forward_hook(
+        lambda mod, args, out: list(out))
+    seen = {}
+    for name in ('decode_head', 'auxiliary_head'):  # heads run through .forward
+        head = getattr(model, name)
+
+        def spy(inputs, name=name, forward=head.forward):
+            seen.setdefault(name, inputs)
+            return forward(inputs)
+
+        head.forward = spy
+    produced = []
+    source = model.neck if neck else model.backbone
+    source.register_forward_hook(lambda mod, args, out: produced.append(out))
+    x, _, samples = _batch()
+    torch.manual_seed(7)  # same dropout masks in both runs
+    losses = model.loss(x, samples)
+    stacked = produced[0].stacked
+    for name in ('decode_head', 'auxiliary_head'):
+        assert all(a is b for a, b in zip(seen[name], stacked)), name
+    torch.manual_seed(7)
+    ref = separate.loss(x, samples)
+    for key in losses:
+        torch.testing.assert_close(losses[key], ref[key], rtol=1e-5, atol=1e-6)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    ref_total = sum(v for k, v in ref.items() if 'loss' in k)
+    total.backward()
+    ref_total.backward()
+    for (name, p), q in zip(model.named_parameters(), separate.parameters()):
+        if p.grad is not None:
+            torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6,
+                                       msg=lambda s: f'{name}: {s}')

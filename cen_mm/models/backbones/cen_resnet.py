@@ -33,7 +33,7 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from cen_mm.core import ModalityNorm
+from cen_mm.core import ModalityNorm, StreamFeatures
 from .checkpoint_inflation import (load_checkpoint_state_dict,
                                    load_single_stream_state_dict)
 
@@ -387,8 +387,9 @@ class CENResNet(BaseModule):
         for i, name in enumerate(self.res_layers):
             x = getattr(self, name)(x)
             if i in self.out_indices:
-                levels.append(x.chunk(self.num_streams, dim=0))
-        return [tuple(level[m] for level in levels) for m in range(self.num_streams)]
+                levels.append(x)
+        # M tuples of per-stream views, plus the stacked levels for shared consumers
+        return StreamFeatures(levels, self.num_streams)
 
     # ---- training mode -------------------------------------------------------------
     def _freeze_stages(self):

@@ -10,13 +10,12 @@ Input and output: a list of M per-stream tuples of levels, item ``[m][l]`` of sh
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
-import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from ...core import ModalityNorm
+from ...core import ModalityNorm, StreamFeatures, stacked_levels
 
 
 class ExchangeConv(nn.Module):
@@ -84,8 +83,6 @@ class ExchangeNeck(BaseModule):
                 raise ValueError(
                     f'ExchangeNeck expects {len(self.levels)} levels per stream '
                     f'(in_channels={self.in_channels}), stream {m} has {len(levels)}')
-        outs = []
-        for lvl, layer in enumerate(self.levels):
-            stacked = torch.cat([levels[lvl] for levels in feats])  # (M*N, C, H, W)
-            outs.append(layer(stacked).chunk(self.num_streams))
-        return [tuple(out[m] for out in outs) for m in range(self.num_streams)]
+        stacked = stacked_levels(feats)  # (M*N, C_l, H_l, W_l) per level
+        return StreamFeatures([layer(x) for layer, x in zip(self.levels, stacked)],
+                              self.num_streams)

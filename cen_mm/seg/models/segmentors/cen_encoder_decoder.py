@@ -27,7 +27,7 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
-from cen_mm.core import detached_ensemble
+from cen_mm.core import detached_ensemble, stacked_levels
 
 StreamFeats = List[Tuple[Tensor, ...]]  # M items, each the levels of one stream
 
@@ -99,9 +99,8 @@ class CENEncoderDecoder(EncoderDecoder):
                      streams: Sequence[int]) -> List[Tensor]:
         """Run a shared head on the given streams -> list of (N, K, h, w)."""
         if self.stack_streams and len(streams) > 1:
-            stacked = tuple(
-                torch.cat([feats[m][lvl] for m in streams])
-                for lvl in range(len(feats[streams[0]])))
+            # the backbone's stacked levels themselves when all streams run (no copy)
+            stacked = stacked_levels(feats, streams)
             return list(head.forward(stacked).chunk(len(streams)))
         return [head.forward(tuple(feats[m])) for m in streams]
 
