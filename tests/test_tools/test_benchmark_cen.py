@@ -136,3 +136,15 @@ def test_quiet_profiler_drops_only_kineto_noise(bench, capfd):
         os.write(2, b'a real warning\n')
     err = capfd.readouterr().err
     assert err.splitlines() == ['a real warning']
+
+
+def test_data_pipeline_counts_the_images_it_loaded(bench, tmp_path, capsys):
+    """4 files, batch size 6: every pass is one short batch of 4; the first pass goes
+    to the start-up batch, the two timed batches each need a new pass."""
+    bench.write_synthetic_nyud(str(tmp_path), num=4)
+    args = bench.parse_args(['--no-models', '--data-root', str(tmp_path),
+                             '--data-batches', '2'])
+    bench.benchmark_data(args)
+    out = capsys.readouterr().out
+    assert 'batch size 6, num_workers 2' in out
+    assert '(8 images in 2 batches, 2 restarts of the loader' in out

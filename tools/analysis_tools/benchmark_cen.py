@@ -741,7 +741,9 @@ def benchmark_data(args) -> None:
     if args.data_root is None:
         tmp = tempfile.TemporaryDirectory(prefix='cen_bench_nyud_')
         data_root = tmp.name
-        write_synthetic_nyud(data_root)
+        # enough files for one pass: restarting the workers is not pipeline time
+        write_synthetic_nyud(data_root,
+                             num=(args.data_batches + 1) * loader_cfg.batch_size)
         source = 'synthetic 640x480 files'
     else:
         data_root = args.data_root
@@ -757,14 +759,17 @@ def benchmark_data(args) -> None:
         start = time.perf_counter()
         next(it)  # worker start-up and the first batch
         first = time.perf_counter() - start
-        done, start = 0, time.perf_counter()
+        done = images = restarts = 0
+        start = time.perf_counter()
         while done < args.data_batches:
             try:
-                next(it)
-            except StopIteration:
+                batch = next(it)
+            except StopIteration:  # a small dataset: go round again (workers restart)
                 it = iter(loader)
+                restarts += 1
                 continue
             done += 1
+            images += len(batch['inputs'])  # the last batch of an epoch may be short
         elapsed = time.perf_counter() - start
     finally:
         if tmp is not None:
@@ -772,7 +777,9 @@ def benchmark_data(args) -> None:
     print(f'\n## Data pipeline: NYUDv2 RGB-D training pipeline ({NYUD_DATASET_CONFIG}) '
           f'on {source}\n')
     print(f'batch size {batch_size}, num_workers {workers}: '
-          f'{done * batch_size / elapsed:.1f} images/s over {done} batches '
+          f'{images / elapsed:.1f} images/s ({images} images in {done} batches'
+          + (f', {restarts} restarts of the loader on a small dataset' if restarts
+             else '') + ') '
           f'(first batch incl. worker start-up: {first:.2f} s)')
 
 
