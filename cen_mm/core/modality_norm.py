@@ -95,8 +95,7 @@ class ModalityNorm(nn.Module):
     # ---- interface used by the hooks -------------------------------------------------
     def gamma(self) -> torch.Tensor:
         """(M, C) scaling factors of the private norms (differentiable)."""
-        layers = [self.norms[0]] * self.num_streams if self.shared else self.norms
-        return torch.stack([n.weight for n in layers])
+        return torch.stack([n.weight for n in self._layers()])
 
     def exchange_mask(self) -> torch.Tensor:
         """(M, C) bool: (stream, channel) pairs that the forward pass replaces now."""

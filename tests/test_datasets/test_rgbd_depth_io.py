@@ -76,3 +76,18 @@ def test_fill_leaves_all_hole_or_hole_free_maps_alone():
     assert np.array_equal(fill_depth_holes(full), full)
     with pytest.raises(ValueError, match='fill method'):
         fill_depth_holes(full, 'bilinear')
+
+
+@pytest.mark.parametrize('kwargs,message', [
+    (dict(hole_mode='drop'), "hole_mode must be one of ('keep', 'fill'), got 'drop'"),
+    (dict(fill_method='telea'),
+     "fill_method must be one of ('nearest', 'inpaint'), got 'telea'")])
+def test_bad_hole_options_are_rejected_by_transform_and_dataset(kwargs, message):
+    import re
+
+    from cen_mm.seg.datasets import SynthRGBDDataset
+    from cen_mm.seg.datasets.transforms import LoadRGBDFromFile
+    with pytest.raises(ValueError, match=re.escape(message)):
+        LoadRGBDFromFile(**kwargs)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        SynthRGBDDataset(num_samples=1, pipeline=[], **kwargs)

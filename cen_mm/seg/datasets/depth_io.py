@@ -20,6 +20,16 @@ HOLE_MODES = ('keep', 'fill')
 FILL_METHODS = ('nearest', 'inpaint')
 
 
+def check_hole_handling(hole_mode: str, fill_method: str) -> None:
+    """ValueError unless ``hole_mode`` is in HOLE_MODES and ``fill_method`` in
+    FILL_METHODS (the options of every loader that may fill depth holes)."""
+    if hole_mode not in HOLE_MODES:
+        raise ValueError(f'hole_mode must be one of {HOLE_MODES}, got {hole_mode!r}')
+    if fill_method not in FILL_METHODS:
+        raise ValueError(
+            f'fill_method must be one of {FILL_METHODS}, got {fill_method!r}')
+
+
 def check_depth_encoding(encoding: Optional[dict], where: str = 'depth_encoding') -> dict:
     """Validate an encoding dict and return a normalised copy; ValueError otherwise."""
     if not isinstance(encoding, dict) or encoding.get('type') not in DEPTH_ENCODING_TYPES:

@@ -14,7 +14,7 @@ import numpy as np
 
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
-from .depth_io import FILL_METHODS, HOLE_MODES, fill_depth_holes
+from .depth_io import check_hole_handling, fill_depth_holes
 from .synth_scenes import SYNTH_CLASSES, SYNTH_PALETTE, render_scene
 
 SPLIT_IDS = dict(train=0, val=1, test=2)
@@ -53,11 +53,7 @@ class SynthRGBDDataset(BaseSegDataset):
             raise ValueError(f'num_samples must be >= 1, got {num_samples}')
         if image_size < 16:
             raise ValueError(f'image_size must be >= 16 pixels, got {image_size}')
-        if hole_mode not in HOLE_MODES:
-            raise ValueError(f'hole_mode must be one of {HOLE_MODES}, got {hole_mode!r}')
-        if fill_method not in FILL_METHODS:
-            raise ValueError(
-                f'fill_method must be one of {FILL_METHODS}, got {fill_method!r}')
+        check_hole_handling(hole_mode, fill_method)
         self.split = split
         self.num_samples = num_samples
         self.image_size = image_size

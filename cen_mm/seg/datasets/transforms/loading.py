@@ -15,7 +15,7 @@ from mmcv.transforms import BaseTransform
 
 from mmseg.datasets.transforms import LoadAnnotations
 from mmseg.registry import TRANSFORMS
-from ..depth_io import (FILL_METHODS, HOLE_MODES, check_depth_encoding, decode_depth,
+from ..depth_io import (check_depth_encoding, check_hole_handling, decode_depth,
                         fill_depth_holes)
 
 DEPTH_TYPES = ('depth', 'hha')
@@ -82,11 +82,7 @@ class LoadRGBDFromFile(BaseTransform):
         if depth_type not in DEPTH_TYPES:
             raise ValueError(
                 f'depth_type must be one of {DEPTH_TYPES}, got {depth_type!r}')
-        if hole_mode not in HOLE_MODES:
-            raise ValueError(f'hole_mode must be one of {HOLE_MODES}, got {hole_mode!r}')
-        if fill_method not in FILL_METHODS:
-            raise ValueError(
-                f'fill_method must be one of {FILL_METHODS}, got {fill_method!r}')
+        check_hole_handling(hole_mode, fill_method)
         self.depth_type = depth_type
         self.depth_encoding = (None if depth_encoding is None else
                                check_depth_encoding(depth_encoding))
