@@ -4,14 +4,20 @@ Only what the stock OpenMMLab tools do not handle lives here: CPU-only distribut
 (gloo), ``--amp`` for mmagic's dict of optimizer wrappers, and the mmdet-style
 ``--resume [CKPT]``.
 """
+import logging
 import os
 import subprocess
+import sys
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict
 
 from cen_mm.engine.runner import CPU_SAFE_WRAPPERS
+
+
+# Set when setup_distributed initialised the CPU gloo group itself.
+_OWN_GLOO_GROUP = False
 
 
 def _init_gloo_from_slurm_env():
@@ -51,20 +57,31 @@ def setup_distributed(cfg: Config, launcher: str) -> None:
         if launcher == 'slurm':
             _init_gloo_from_slurm_env()
         torch_dist.init_process_group(backend='gloo')
+        global _OWN_GLOO_GROUP
+        _OWN_GLOO_GROUP = True
 
 
 def teardown_distributed() -> None:
-    """Leave the process group cleanly at the end of a run (no-op if there is none).
+    """End a successful distributed run cleanly (no-op without a process group).
 
-    mmengine's Runner never destroys the group; a gloo group still alive at
-    interpreter exit can abort the process ("terminate called without an active
-    exception", exit code -6) after all work was done, which torchrun reports as a
-    failed run. All ranks meet at a barrier first so none tears down while another
-    still sends.
+    All ranks meet at a barrier first, so none leaves while another still sends. For the
+    CPU gloo group that :func:`setup_distributed` created, the process then exits at
+    once (``os._exit(0)`` after flushing the logs): gloo's C++ teardown at the end of
+    a process occasionally aborts ("terminate called without an active exception",
+    exit code -6; seen at the end of runs with and without ``destroy_process_group``) after
+    all work is done and written, which torchrun reports as a failed run. mmengine's
+    Runner never tears the group down. Other groups (nccl, or one the caller created)
+    are destroyed normally.
     """
-    if torch_dist.is_available() and torch_dist.is_initialized():
-        torch_dist.barrier()
-        torch_dist.destroy_process_group()
+    if not (torch_dist.is_available() and torch_dist.is_initialized()):
+        return
+    torch_dist.barrier()
+    if _OWN_GLOO_GROUP:
+        logging.shutdown()  # flush and close every log handler (mmengine's log file)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+    torch_dist.destroy_process_group()
 
 
 def enable_amp(cfg: Config) -> None:
