@@ -3,6 +3,7 @@
 Install with ``bash tools/install/setup_env.sh`` (builds mmcv with ops, see README);
 the pins below are read from ``requirements/`` so the script and this file never drift.
 """
+import re
 from pathlib import Path
 
 from setuptools import find_packages, setup
@@ -13,14 +14,23 @@ SCOPE_PTH = 'cen_mm-config-scope.pth'
 HERE = Path(__file__).parent
 
 
+def _lines(name):
+    for line in (HERE / 'requirements' / name).read_text().splitlines():
+        line = line.split('#', 1)[0].strip()
+        if line:
+            yield line
+
+
+def _name(requirement):
+    return re.split(r'[<>=!~\[; ]', requirement, maxsplit=1)[0].lower().replace('_', '-')
+
+
 def read_requirements(*names):
-    reqs = []
-    for name in names:
-        for line in (HERE / 'requirements' / name).read_text().splitlines():
-            line = line.split('#', 1)[0].strip()
-            if line:
-                reqs.append(line)
-    return reqs
+    """Requirement names from ``requirements/<name>``, each with its version specifier from
+    ``requirements/constraints.txt`` (the one place for pins, also passed with ``-c`` to
+    every pip call of the set-up), so this file and the set-up never drift."""
+    pins = {_name(line): line for line in _lines('constraints.txt')}
+    return [pins.get(_name(req), req) for name in names for req in _lines(name)]
 
 
 class BuildPyWithScopePth(build_py):

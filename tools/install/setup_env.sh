@@ -5,8 +5,10 @@
 #
 # Installs torch/torchvision, mmengine, mmcv 2.1.0 *with ops* (built once per machine and
 # torch version, then cached), mmsegmentation, mmpretrain, mmagic (--no-deps, plus exactly
-# what it needs) and cen_mm itself in editable mode. Pins: requirements/*.txt (shared
-# with setup.py). Re-running it reuses .venv and the cached mmcv wheel (~1 minute).
+# what it needs) and cen_mm itself in editable mode. Every pip call carries
+# `-c requirements/constraints.txt` (the one place for pins, also read by setup.py), so no
+# step can move a pinned package (setuptools <81, numpy 1.x, torch 2.14.1, ...).
+# Re-running it reuses .venv and the cached mmcv wheel (~1 minute).
 #
 # Environment: PYTHON (interpreter for the venv, default python3.11 or python3),
 # CEN_MM_WHEEL_CACHE (mmcv wheel cache, default ~/.cache/cen_mm/wheels),
@@ -16,69 +18,85 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
 REQ="$ROOT/requirements"
+CONSTRAINTS="$REQ/constraints.txt"
 start=$(date +%s)
 log() { echo "[setup_env $(( $(date +%s) - start ))s] $*"; }
 
+# run_step NAME FIX CMD...: run CMD; on failure name the step, the command and the fix.
+# A failed step changes nothing that an earlier step installed (pins hold on every call),
+# so an existing .venv stays usable; re-running the script resumes where it stopped.
+run_step() {
+  local name=$1 fix=$2
+  shift 2
+  log "$name"
+  if ! "$@"; then
+    {
+      echo
+      echo "[setup_env] FAILED at step: $name"
+      echo "[setup_env]   command: $*"
+      echo "[setup_env]   fix: $fix"
+      echo "[setup_env] Nothing before this step was undone; re-run the script after the fix."
+    } >&2
+    exit 1
+  fi
+}
+
 PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
-"$PYTHON" - <<'PY' || { echo "cen_mm needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
+"$PYTHON" - <<'PY' || { echo "[setup_env] FAILED at step: Python version check: cen_mm needs Python 3.11 (fix: set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 import sys
 sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
 PY
 
 if [ ! -x .venv/bin/python ]; then
-  log "creating virtual environment .venv"
-  "$PYTHON" -m venv .venv
+  run_step "creating virtual environment .venv" \
+    "install the venv module for $PYTHON (Debian: apt-get install python3.11-venv), or remove a half-made .venv" \
+    "$PYTHON" -m venv .venv
 else
   log "reusing .venv"
 fi
 VPY="$ROOT/.venv/bin/python"
 PIP=("$VPY" -m pip --disable-pip-version-check)
+NET_FIX="check the network/package index (pip's message above says which package); re-run the script"
 
-log "build tools (setuptools<81, wheel, ninja)"
-"${PIP[@]}" install -q -r "$REQ/build.txt"
+run_step "build tools (setuptools>=77.0.3,<81, wheel, ninja)" "$NET_FIX" \
+  "${PIP[@]}" install -q -c "$CONSTRAINTS" -r "$REQ/build.txt"
 
-log "torch + torchvision"
-if [ -n "${TORCH_INDEX_URL:-}" ]; then
-  "${PIP[@]}" install -q -r "$REQ/torch.txt" --extra-index-url "$TORCH_INDEX_URL"
+TORCH_EXTRA=()
+[ -n "${TORCH_INDEX_URL:-}" ] && TORCH_EXTRA=(--extra-index-url "$TORCH_INDEX_URL")
+# numpy 1.x is installed with torch, before mmcv is built against it (mmagic needs 1.x).
+run_step "torch + torchvision (+ numpy 1.x)" \
+  "check the network or TORCH_INDEX_URL; the pins are in requirements/constraints.txt" \
+  "${PIP[@]}" install -q -c "$CONSTRAINTS" -r "$REQ/torch.txt" numpy "${TORCH_EXTRA[@]}"
+
+MMCV_VERSION=$(sed -n 's/^mmcv==\([0-9.]*\).*/\1/p' "$CONSTRAINTS")
+if "$VPY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$MMCV_VERSION')" 2>/dev/null; then
+  log "mmcv $MMCV_VERSION with ops already installed"
 else
-  "${PIP[@]}" install -q -r "$REQ/torch.txt"
+  # build_mmcv.sh always fetches the sdist, patches it and generates its metadata with this
+  # venv's setuptools (seconds), and compiles only when no cached wheel exists, so a change
+  # that breaks the cold build also fails a warm run (and CI).
+  log "mmcv $MMCV_VERSION with ops: checking the source build, then a cached wheel (compiling takes ~15-20 min on 2 cores)"
+  WHEEL=$(PYTHON="$VPY" bash "$ROOT/tools/install/build_mmcv.sh" | tail -n1) || {
+    echo "[setup_env] FAILED at step: mmcv $MMCV_VERSION with ops (tools/install/build_mmcv.sh; its message above names the stage and the fix)" >&2
+    exit 1
+  }
+  run_step "installing $(basename "$WHEEL")" "remove the cached wheel ($WHEEL) and re-run the script to rebuild it" \
+    "${PIP[@]}" install -q -c "$CONSTRAINTS" --no-deps --force-reinstall "$WHEEL"
 fi
-# numpy<2 before mmcv is built/installed (mmagic needs numpy 1.x).
-"${PIP[@]}" install -q 'numpy<2'
 
-if "$VPY" -c "import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != '$(sed -n 's/^mmcv==//p' "$REQ/mmcv.txt")')" 2>/dev/null; then
-  log "mmcv with ops already installed"
-else
-  log "mmcv with ops: looking for a cached wheel (building one takes ~17-21 min)"
-  WHEEL=$(PYTHON="$VPY" bash "$ROOT/tools/install/build_mmcv.sh" | tail -n1)
-  "${PIP[@]}" install -q --no-deps --force-reinstall "$WHEEL"
-fi
+run_step "OpenMMLab stack and runtime requirements" "$NET_FIX" \
+  "${PIP[@]}" install -q -c "$CONSTRAINTS" -r "$REQ/openmmlab.txt" -r "$REQ/runtime.txt" -r "$REQ/tests.txt"
+run_step "mmagic (--no-deps)" "$NET_FIX" \
+  "${PIP[@]}" install -q -c "$CONSTRAINTS" --no-deps -r "$REQ/mmagic.txt"
 
-log "OpenMMLab stack and runtime requirements"
-"${PIP[@]}" install -q -r "$REQ/openmmlab.txt" -r "$REQ/runtime.txt" -r "$REQ/tests.txt"
-"${PIP[@]}" install -q --no-deps -r "$REQ/mmagic.txt"
-
-log "cen_mm (editable)"
-"${PIP[@]}" install -q --no-deps --no-build-isolation -e "$ROOT"
+run_step "cen_mm (editable)" "run the script from a complete checkout (setup.py and requirements/ present)" \
+  "${PIP[@]}" install -q -c "$CONSTRAINTS" --no-deps --no-build-isolation -e "$ROOT"
 # A wheel install carries cen_mm-config-scope.pth (registers the `cen_mm::` config scope
 # for mmengine, see cen_mm_scope.py); pip's editable mode does not, so add it here.
 SITE=$("$VPY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 cp "$ROOT/cen_mm-config-scope.pth" "$SITE/"
 
-log "checking the installation"
-"$VPY" - <<'PY'
-import mmcv, mmcv.ops, mmengine, mmseg, mmpretrain, torch, torchvision, numpy
-import mmagic.models  # noqa: F401  (imports diffusers/transformers: must work)
-import cen_mm
-from mmcv.ops import nms
-boxes = torch.tensor([[0., 0., 10., 10.], [1., 1., 10., 10.], [20., 20., 30., 30.]])
-keep = nms(boxes, torch.tensor([0.9, 0.8, 0.7]), 0.5)[1]
-assert keep.tolist() == [0, 2], keep
-print(f'torch {torch.__version__} (cuda available: {torch.cuda.is_available()}), '
-      f'torchvision {torchvision.__version__}, numpy {numpy.__version__}, '
-      f'mmengine {mmengine.__version__}, mmcv {mmcv.__version__} (ops ok), '
-      f'mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}, '
-      f'mmagic {mmagic.__version__ if hasattr(mmagic, "__version__") else "1.2.0"}, '
-      f'cen_mm {cen_mm.__version__}')
-PY
+run_step "checking the installation (pins, mmcv ops, imports)" \
+  "the message above names the package; re-run the script (it re-installs the pinned versions)" \
+  "$VPY" "$ROOT/tools/install/check_env.py" "$CONSTRAINTS"
 log "done. Activate with: source .venv/bin/activate"
