@@ -87,7 +87,7 @@ SECONDS=0
 cmd=("$PYTHON" -m pip wheel -v --no-deps --no-build-isolation -c "$CONSTRAINTS" -w "$WORK/dist" "$SRC")
 set +e
 "${cmd[@]}" 2>&1 | tee "$LOG" | while IFS= read -r line; do
-  if [[ $line =~ ^\[([0-9]+)/([0-9]+)\] ]]; then
+  if [[ $line =~ ^[[:space:]]*\[([0-9]+)/([0-9]+)\] ]]; then
     n=${BASH_REMATCH[1]}; total=${BASH_REMATCH[2]}
     file=$(grep -oE -- '-c [^ ]+\.(cpp|cu|cc)' <<<"$line" | head -n1 | sed 's/^-c //')
     printf '[build_mmcv] [%s/%s] %3d%% compiled, %dm%02ds elapsed  %s\n' "$n" "$total" \
