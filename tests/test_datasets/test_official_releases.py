@@ -33,6 +33,19 @@ MATLAB_HEADER = (b'MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 3
                  b'HDF5 schema 1.00 .')
 
 
+def run_tool(script, argv):
+    """Run tools/dataset_converters/SCRIPT as ``python SCRIPT ARGV``; its exit code."""
+    tool = osp.join(REPO, 'tools', 'dataset_converters', script)
+    old = sys.argv
+    sys.argv = [tool] + list(argv)
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            runpy.run_path(tool, run_name='__main__')
+    finally:
+        sys.argv = old
+    return exit_info.value.code
+
+
 def read(path, flag=cv2.IMREAD_UNCHANGED):
     return cv2.imread(path, flag)
 
@@ -187,15 +200,23 @@ def test_nyudv2_interrupted_run_resumes(nyu, tmp_path, monkeypatch):
         convert_nyudv2_mat(*nyu, out)
     assert not osp.exists(out)  # nothing that looks complete
     partial = osp.join(str(tmp_path), '.nyudv2.partial')
-    assert len(os.listdir(osp.join(partial, '.stats', 'train'))) == 2
+    assert calls == [1, 2]  # in file order
+    assert os.listdir(osp.join(partial, '.stats', 'test')) == ['000001.json']
+    assert os.listdir(osp.join(partial, '.stats', 'train')) == ['000002.json']
+    # a temporary file of a run killed while writing
+    stray = osp.join(partial, 'images', 'train', '000004.png.tmp-999')
+    with open(stray, 'wb') as f:
+        f.write(b'half a png')
 
     resumed = []
     monkeypatch.setattr(nyudv2_mat, '_convert_sample',
                         lambda *a: resumed.append(a[-1]) or real(*a))
     convert_nyudv2_mat(*nyu, out)
-    assert sorted(resumed) == [1, 3, 5]  # train 2, 4 were done before
+    assert resumed == [3, 4, 5]  # 1 and 2 were done before
     check_nyu_output(out)
     assert not osp.exists(partial)
+    assert sorted(os.listdir(osp.join(out, 'images', 'train'))) == [
+        '000002.png', '000004.png', '000005.png']
 
 
 def test_nyudv2_partial_with_other_options_is_discarded(nyu, tmp_path, monkeypatch):
@@ -219,15 +240,7 @@ def test_nyudv2_command_line(nyu, tmp_path, capsys):
     out = str(tmp_path / 'nyudv2')
     mat, mapping, splits = nyu
     argv = [mat, '--mapping', mapping, '--splits', splits, '-o', out]
-    tool = osp.join(REPO, 'tools', 'dataset_converters', 'nyudv2_official.py')
-    old = sys.argv
-    sys.argv = [tool] + argv
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            runpy.run_path(tool, run_name='__main__')
-    finally:
-        sys.argv = old
-    assert exit_info.value.code == 0
+    assert run_tool('nyudv2_official.py', argv) == 0
     text = capsys.readouterr().out
     assert 'NYUDv2' in text and 'train' in text and '795' in text
     check_nyu_output(out)
@@ -407,7 +420,7 @@ def test_sunrgbd_release_dataset_and_errors(tmp_path):
     init_default_scope('mmseg')
     root = write_sun_fixture(str(tmp_path / 'sun'))
     out = str(tmp_path / 'sunrgbd')
-    convert_sunrgbd_release(root, out)
+    assert run_tool('sunrgbd_official.py', [root, '-o', out]) == 0
     ds = DATASETS.build(dict(
         type='SUNRGBDDataset', data_root=out,
         data_prefix=dict(img_path='images/train', depth_path='depth/train',
@@ -459,7 +472,7 @@ def test_depth2hha_nyudv2_restartable(nyu, tmp_path, monkeypatch, capsys):
         write_hha_folder(out)
     assert not osp.exists(osp.join(out, 'hha'))
     monkeypatch.setattr(hha_folder, 'hha_for_file', real)
-    assert hha_folder.main([out]) == 0
+    assert run_tool('depth2hha.py', [out]) == 0
     assert '5 frames (4 computed now' in capsys.readouterr().out
     k, _ = intrinsics_for('nyudv2', (NYU_W, NYU_H))  # centred crop of the Kinect frame
     assert k == NYUDV2_INTRINSICS.cropped((640 - NYU_W) // 2, (480 - NYU_H) // 2)

@@ -21,7 +21,7 @@ import numpy as np
 from ..conversion import SPLITS, ConversionError
 from ..depth_io import check_depth_encoding, decode_depth
 from ..hha import CameraIntrinsics, depth_to_hha, intrinsics_for
-from .staging import atomic_write_json, atomic_write_png
+from .staging import atomic_write_json, atomic_write_png, remove_temporaries
 
 PARTIAL = '.hha.partial'
 
@@ -110,6 +110,8 @@ def write_hha_folder(data_root: str, dataset: Optional[str] = None,
     if osp.isdir(partial) and _read_json(job_path, 'job file') != json.loads(
             json.dumps(job)):
         shutil.rmtree(partial)
+    elif osp.isdir(partial):
+        remove_temporaries(partial)
     for split in SPLITS:
         os.makedirs(osp.join(partial, split), exist_ok=True)
     atomic_write_json(job_path, job)

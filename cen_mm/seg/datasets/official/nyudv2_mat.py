@@ -105,7 +105,8 @@ class NYUDv2LabeledMat:
         self.path = path
         self.depth_key = DEPTH_SOURCES[depth]
         try:
-            self.file = h5py.File(path, 'r')
+            # a large chunk cache: MATLAB may chunk several images together
+            self.file = h5py.File(path, 'r', rdcc_nbytes=256 * 2**20)
         except OSError as err:
             raise ConversionError(
                 f'{path} is not an HDF5 (MATLAB v7.3) file: {err}; expected the official '
@@ -211,6 +212,7 @@ def convert_nyudv2_mat(mat: str, mapping: str, splits: str, out: str,
                 else:
                     stats[split][index] = done
         if todo:
+            todo.sort(key=lambda t: t[1])  # file order: sequential reads
             print(f'NYUDv2: converting {len(todo)} images from {mat}')
             for split, index in track_iter_progress(todo):
                 stats[split][index] = _convert_sample(reader, lut, staging, split,
@@ -274,7 +276,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                      depth=args.depth, overwrite=args.overwrite)
     except ConversionError as err:
         print(f'error: {err}', file=sys.stderr)
-        print(f'{args.out} was not written', file=sys.stderr)
+        print(f'{args.out} was not written (samples already converted are kept in the '
+              'hidden .partial folder next to it and reused by the next run)',
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print('interrupted: rerun the same command to resume', file=sys.stderr)

@@ -23,12 +23,32 @@ JOB_FILE = '.job.json'
 STATS_DIR = '.stats'
 
 
+TMP_TAG = '.tmp-'
+
+
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file + rename."""
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'wb') as f:
-        f.write(data)
-    os.replace(tmp, path)
+    """Write ``data`` to ``path`` via a temporary file + rename (no partial file is
+    left behind, also when interrupted)."""
+    tmp = f'{path}{TMP_TAG}{os.getpid()}'
+    try:
+        with open(tmp, 'wb') as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if osp.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def remove_temporaries(root: str) -> int:
+    """Delete leftover temporary files (of a killed run) below ``root``; their count."""
+    removed = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if TMP_TAG in name:
+                os.remove(osp.join(folder, name))
+                removed += 1
+    return removed
 
 
 def atomic_write_json(path: str, obj) -> None:
@@ -76,6 +96,8 @@ class Staging:
                 self.resumed = False
             if not self.resumed:
                 shutil.rmtree(self.root)
+            else:
+                remove_temporaries(self.root)
         os.makedirs(self.root, exist_ok=True)
         for folder in list(folders) + [STATS_DIR]:
             for split in SPLITS:

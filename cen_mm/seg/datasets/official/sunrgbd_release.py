@@ -257,6 +257,7 @@ def convert_sunrgbd_release(root: str, out: str, toolbox: Optional[str] = None,
                 else:
                     stats[split][task[1]] = done
         if todo:
+            todo.sort(key=lambda t: t[1])  # file order of SUNRGBD2Dseg
             print(f'SUN RGB-D: converting {len(todo)} images from {release}')
             for task in track_iter_progress(todo):
                 stats[task[0]][task[1]] = _convert_sample(task, seg, staging, release,
@@ -319,7 +320,9 @@ def main(argv: Optional[List[str]] = None) -> int:
                                           depth=args.depth, overwrite=args.overwrite)
     except ConversionError as err:
         print(f'error: {err}', file=sys.stderr)
-        print(f'{args.out} was not written', file=sys.stderr)
+        print(f'{args.out} was not written (samples already converted are kept in the '
+              'hidden .partial folder next to it and reused by the next run)',
+              file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print('interrupted: rerun the same command to resume', file=sys.stderr)
