@@ -568,3 +568,65 @@ def test_hha_base_configs(tmp_path):
             assert {k: v for k, v in a.items() if k != 'depth_type'} == {
                 k: v for k, v in b.items() if k != 'depth_type'}
         assert len(cfg.train_pipeline) == len(base.train_pipeline)
+
+
+# ---------------------------------------------------------------------------------------
+# MATLAB v7.3 (HDF5) variants of the small .mat files, and the class-name check
+# ---------------------------------------------------------------------------------------
+def write_h5_cell(f, key, strings):
+    """A MATLAB v7.3 1×N cell array of char rows (references to uint16 codes)."""
+    refs = f.require_group('#refs#')
+    ref_list = []
+    for k, text in enumerate(strings):
+        name = f'{key}_{k}'
+        refs[name] = np.array([[ord(c)] for c in text], np.uint16)  # 1×n char, reversed
+        refs[name].attrs['MATLAB_class'] = np.bytes_('char')
+        ref_list.append(refs[name].ref)
+    f.create_dataset(key, data=np.array(ref_list, dtype=h5py.ref_dtype)[:, None])
+    f[key].attrs['MATLAB_class'] = np.bytes_('cell')
+
+
+def test_v73_split_files(nyu, tmp_path):
+    mat, mapping, _ = nyu
+    splits = str(tmp_path / 'splits73.mat')
+    f = matlab_h5(splits)
+    f['trainNdxs'] = np.array([[2, 4, 5]], float)  # MATLAB 3×1, h5py-transposed
+    f['testNdxs'] = np.array([[1, 3]], float)
+    f.close()
+    finish_matlab_h5(splits)
+    out = str(tmp_path / 'nyudv2')
+    convert_nyudv2_mat(mat, mapping, splits, out)
+    check_nyu_output(out)
+
+    root = write_sun_fixture(str(tmp_path / 'sun'))
+    allsplit = osp.join(root, 'SUNRGBDtoolbox', 'traintestSUNRGBD', 'allsplit.mat')
+    os.remove(allsplit)
+    f = matlab_h5(allsplit)
+    write_h5_cell(f, 'alltrain', [AUTHORS_PREFIX + SUN_FRAMES[2][0]])
+    write_h5_cell(f, 'alltest', [AUTHORS_PREFIX + SUN_FRAMES[0][0] + '/',
+                                 AUTHORS_PREFIX + SUN_FRAMES[1][0]])
+    f.close()
+    finish_matlab_h5(allsplit)
+    out = str(tmp_path / 'sunrgbd')
+    convert_sunrgbd_release(root, out)
+    for split, names in (('train', ['00003']), ('test', ['00001', '00002'])):
+        with open(osp.join(out, f'{split}.txt')) as f:
+            assert f.read().split() == names
+
+
+def test_mapping_class_names_are_checked(nyu, tmp_path):
+    from cen_mm.seg.datasets.metainfo import NYUDV2_CLASSES
+    names = np.empty((1, 40), dtype=object)
+    names[0, :] = [n.replace(' ', '_') for n in NYUDV2_CLASSES]  # spelling differences
+    good = str(tmp_path / 'good.mat')
+    scipy.io.savemat(good, {'mapClass': nyu_mapping()[None, :].astype(float),
+                            'className': names})
+    lut, notes = nyudv2_mat.load_class_mapping(good)
+    assert notes == [] and lut[0] == 255 and lut[1] == 1 and lut[7] == 255
+    swapped = names.copy()
+    swapped[0, [0, 1]] = swapped[0, [1, 0]]
+    bad = str(tmp_path / 'bad.mat')
+    scipy.io.savemat(bad, {'mapClass': nyu_mapping()[None, :].astype(float),
+                           'className': swapped})
+    _, notes = nyudv2_mat.load_class_mapping(bad)
+    assert len(notes) == 1 and "'floor' vs 'wall'" in notes[0]
