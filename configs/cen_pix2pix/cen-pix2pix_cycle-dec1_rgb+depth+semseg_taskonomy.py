@@ -4,6 +4,9 @@ _base_ = ['../_base_/translation/cen_pix2pix_taskonomy.py']
 # encoder and one shared decoder; the decoder INs are per flow (the convs are shared, so
 # they tell the flows' targets apart). Flows: rgb+depth_euclidean -> segment_semantic;
 # rgb+segment_semantic -> depth_euclidean; depth_euclidean+segment_semantic -> rgb.
+# SemSeg = segment_semantic (Taskonomy's semantic labels, as the papers name it); the
+# official code's domain table offers only segment_unsup2d/25d, so which folder the
+# papers' SemSeg rows used is not recorded (docs/paper_protocol_translation.md).
 tasks = [
     dict(inputs=['rgb', 'depth_euclidean'], target='segment_semantic'),
     dict(inputs=['rgb', 'segment_semantic'], target='depth_euclidean'),

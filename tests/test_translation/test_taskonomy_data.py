@@ -82,10 +82,10 @@ def test_dataset_and_decoding_against_hand_computed_values(tmp_path):
     # gray -> the same value in all three channels
     assert np.all(inputs['img_reshading'][:, 0, 0] == 200)
     assert np.all(inputs['img_reshading'][:, 1:, :] == 41)
-    # depth: floor(log(1 + v) * 255 / 11.1), invalid 65535 -> 0
+    # depth: floor(log(1 + v) * 255 / 11.1), invalid 65535 -> 254 ("far", the papers')
     #   v = 0 -> 0; 30000 -> 10.30899 * 22.9730 = 236.83; 1000 -> 6.90875 * 22.973 = 158.7
     depth = inputs['img_depth_euclidean']
-    assert np.all(depth[:, 0, :3] == np.array([0, 236, 0])[None])
+    assert np.all(depth[:, 0, :3] == np.array([0, 236, 254])[None])
     assert np.all(depth[:, 1:, :] == 158)
     # edge_texture: floor(v * 255 / 11355), clipped:
     #   5000 -> 112.28, 11355 -> 255, 20000 -> 255

@@ -9,6 +9,15 @@ Each data info holds ``img_<domain>_path`` for every domain of ``domains`` (plus
 ``domains`` and ``sample_name``, e.g. ``point_407_view_2``); ``LoadTaskonomyDomains``
 reads and decodes them. Missing files are reported at construction (all of them, by
 domain), not in the middle of training.
+
+Domain names. ``OFFICIAL_DOMAINS`` is the official code's domain table
+(``image2image_translation/main.py``, ``--img-types`` indices); ``PAPER_DOMAINS`` maps
+the papers' modality names to Taskonomy folders as the paper configs use them. The
+papers' "SemSeg" ("semantic segmentation") is ``segment_semantic`` (Taskonomy's
+semantic labels, distilled from FCIS), which is **not** in the official table: that
+table offers only the unsupervised ``segment_unsup2d`` / ``segment_unsup25d``, so the
+released code cannot have produced the SemSeg rows unmodified, and which folder the
+authors used is not recorded. The SemSeg configs follow the papers' wording.
 """
 import os.path as osp
 import re
@@ -19,6 +28,22 @@ from mmengine.dataset import BaseDataset
 from mmagic.registry import DATASETS
 
 _SUFFIX = re.compile(r'_domain_\{domain\}$')
+
+# official CEN code, image2image_translation/main.py (--img-types index -> folder)
+OFFICIAL_DOMAINS = ('rgb', 'normal', 'reshading', 'depth_euclidean', 'depth_zbuffer',
+                    'principal_curvature', 'edge_occlusion', 'edge_texture',
+                    'segment_unsup2d', 'segment_unsup25d')
+# the papers' modality names (TPAMI'23 Tables 4-9) -> Taskonomy folder in the configs
+PAPER_DOMAINS = {
+    'RGB': 'rgb',
+    'Shade': 'reshading',
+    'Texture': 'edge_texture',
+    'Edge': 'edge_occlusion',
+    'Normal': 'normal',
+    'Depth': 'depth_euclidean',
+    'Curve': 'principal_curvature',
+    'SemSeg': 'segment_semantic',  # not in OFFICIAL_DOMAINS, see the module docstring
+}
 
 
 @DATASETS.register_module()

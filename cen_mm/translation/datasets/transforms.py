@@ -26,12 +26,23 @@ from .synth_domains import render_synth_domains
 
 
 def read_png(path: str) -> np.ndarray:
-    """Read an image keeping its bit depth (8-bit RGB/L, 16-bit I;16)."""
+    """Read an image keeping its bit depth (8-bit RGB/L, 16-bit I;16).
+
+    A missing file raises FileNotFoundError, a truncated or corrupt one a one-line
+    OSError naming the file and the fix.
+    """
     try:
         with Image.open(path) as img:
             return np.array(img)
     except FileNotFoundError:
         raise FileNotFoundError(f'domain image {path} does not exist') from None
+    except (OSError, SyntaxError, ValueError) as err:
+        detail = (str(err).strip().splitlines() or [''])[0][:200]
+        raise OSError(f'domain image {path} cannot be decoded ({type(err).__name__}: '
+                      f'{detail}): the file is truncated or corrupt (e.g. an '
+                      f'interrupted download or extraction). Restore it from the '
+                      f'Taskonomy archive, or remove its line from the list file.'
+                      ) from None
 
 
 def _domains_of(results: dict, domains: Optional[Sequence[str]]) -> List[str]:
@@ -69,16 +80,22 @@ class LoadTaskonomyDomains(BaseTransform):
         decode: per-domain decoding overrides, see
             :mod:`cen_mm.translation.datasets.domain_decoding` (defaults reproduce the
             official code: log depth / 11.1, edges / 11355 or 11584, gray -> 3 ch.).
+        depth_holes: what Taskonomy's invalid depth (65535) decodes to: ``'far'``
+            (254, the papers' runs: official code under Pillow < 10.3) or ``'zero'``
+            (0, the official code under Pillow >= 10.3).
 
     Adds ``img`` (list of (H, W, 3) uint8, BGR), ``domains``, ``img_channel_order``.
     """
 
     def __init__(self, domains: Optional[Sequence[str]] = None,
-                 decode: Optional[Dict[str, dict]] = None):
+                 decode: Optional[Dict[str, dict]] = None,
+                 depth_holes: str = 'far'):
         self.domains = None if domains is None else list(domains)
         self.decode = dict(decode or {})
-        for domain in self.decode:  # validate early
-            domain_decoding(domain, self.decode)
+        self.depth_holes = depth_holes
+        domain_decoding('depth_euclidean', None, depth_holes)  # validate early
+        for domain in self.decode:
+            domain_decoding(domain, self.decode, depth_holes)
 
     def transform(self, results: dict) -> dict:
         domains = _domains_of(results, self.domains)
@@ -92,12 +109,14 @@ class LoadTaskonomyDomains(BaseTransform):
             path = results[key]
             images.append(
                 decode_domain(read_png(path), domain,
-                              domain_decoding(domain, self.decode), path))
+                              domain_decoding(domain, self.decode, self.depth_holes),
+                              path))
         _check_same_size(images, domains, sample)
         return _store(results, domains, images)
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(domains={self.domains}, decode={self.decode})'
+        return (f'{self.__class__.__name__}(domains={self.domains}, '
+                f'decode={self.decode}, depth_holes={self.depth_holes!r})')
 
 
 @TRANSFORMS.register_module()

@@ -12,7 +12,11 @@ distance are used unchanged. This subclass changes how the two inputs are obtain
   mmagic instead caches them on disk under a hash of the dataset *config*, which would
   silently serve stale features after the data or the network changed; a pickle is used
   only when given explicitly as ``inception_pkl``;
-* ``fake_nums=-1`` (default) evaluates every sample of the dataset.
+* ``fake_nums=-1`` (default) evaluates every sample of the dataset;
+* ``protocol`` chooses what Inception sees: ``'plain'`` (default) the images
+  themselves; ``'official'`` the official CEN evaluation's inputs — every real and
+  generated image min–max stretched, rendered through matplotlib into a 500 px PNG and
+  read back (:mod:`.official_rendering`): the protocol behind the papers' FID/KID columns.
 
 Use it in mmagic's ``MultiValLoop``/``MultiTestLoop`` (it needs ``prepare``).
 """
@@ -31,8 +35,13 @@ from torch.utils.data import DataLoader
 from mmagic.evaluation.metrics import TransFID
 from mmagic.registry import METRICS
 from .inception import load_local_inception
+from .official_rendering import (OFFICIAL_RENDER_SIZE, RENDER_INTERPOLATIONS,
+                                 official_protocol_batch)
 
-# dataloader -> {(real_key, style, inception id): (n, d) real features (main process)}
+FID_PROTOCOLS = ('plain', 'official')
+
+# dataloader -> {(real_key, style, inception id, real_nums, protocol): (n, d) real
+# features (main process)}
 _REAL_FEATURES: 'weakref.WeakKeyDictionary[DataLoader, Dict[tuple, torch.Tensor]]' = \
     weakref.WeakKeyDictionary()
 
@@ -46,7 +55,7 @@ def extract_real_features(metric: 'TranslationFID', module: nn.Module,
     """
     cache = _REAL_FEATURES.setdefault(dataloader, {})
     key = (metric.real_key, metric.inception_style, id(metric.inception),
-           metric.real_nums)
+           metric.real_nums, metric.protocol_key)
     if key in cache:
         return cache[key]
     dataset = dataloader.dataset
@@ -87,7 +96,15 @@ class TranslationFID(TransFID):
         fake_nums: generated images to use; -1: the whole dataset.
         real_nums: real images to use; -1: the whole dataset.
         inception_pkl: optional pickle with precomputed real statistics (mmagic
-            format: ``real_mean``, ``real_cov``).
+            format: ``real_mean``, ``real_cov``); it must have been computed with the
+            same ``protocol``.
+        protocol: ``'plain'`` (Inception sees the images) or ``'official'`` (the
+            official CEN inputs: per-image min–max stretch, matplotlib rendering at
+            ``render_size`` px, PNG round trip — for real and generated images alike;
+            the papers' numbers). See :mod:`.official_rendering`.
+        render_size: side of the rendered PNG (official: 500).
+        render_interpolation: matplotlib ``imshow`` interpolation, ``'nearest'``
+            (matplotlib < 3.2, the official environment) or ``'antialiased'``.
         prefix: metric name prefix (make it unique per output and stream).
     """
     name = 'FID'
@@ -102,13 +119,42 @@ class TranslationFID(TransFID):
                  inception_pkl: Optional[str] = None,
                  sample_model: str = 'orig',
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None):
+                 prefix: Optional[str] = None,
+                 protocol: str = 'plain',
+                 render_size: int = OFFICIAL_RENDER_SIZE,
+                 render_interpolation: str = 'nearest'):
+        if protocol not in FID_PROTOCOLS:
+            raise ValueError(f'{type(self).__name__}: protocol must be one of '
+                             f'{FID_PROTOCOLS}, got {protocol!r}')
+        if render_interpolation not in RENDER_INTERPOLATIONS:
+            raise ValueError(f'{type(self).__name__}: render_interpolation must be one '
+                             f'of {RENDER_INTERPOLATIONS}, got {render_interpolation!r}')
+        if int(render_size) < 1:
+            raise ValueError(f'{type(self).__name__}: render_size must be a positive '
+                             f'number of pixels, got {render_size!r}')
+        self.protocol = protocol
+        self.render_size = int(render_size)
+        self.render_interpolation = render_interpolation
         self._requested_fake_nums = fake_nums
         super().__init__(
             fake_nums=max(fake_nums, 1), real_nums=real_nums,
             inception_style=inception_style, inception_path=inception_path,
             inception_pkl=inception_pkl, fake_key=fake_key, real_key=real_key,
             sample_model=sample_model, collect_device=collect_device, prefix=prefix)
+
+    @property
+    def protocol_key(self) -> tuple:
+        """What decides the Inception inputs besides the images (real-feature cache)."""
+        if self.protocol == 'plain':
+            return ('plain', )
+        return (self.protocol, self.render_size, self.render_interpolation)
+
+    def forward_inception(self, image: torch.Tensor) -> torch.Tensor:
+        """Features of (N, 3, H, W) BGR 0..255 images under ``protocol``."""
+        if self.protocol == 'official':
+            image = official_protocol_batch(image, self.render_size,
+                                            self.render_interpolation)
+        return super().forward_inception(image)
 
     def _load_inception(self, inception_style: str, inception_path: Optional[str]):
         return load_local_inception(inception_style, inception_path), inception_style

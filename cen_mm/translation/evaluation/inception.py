@@ -66,18 +66,41 @@ def _pytorch_fid_key_map(state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch
     return mapped
 
 
+def _unreadable(path: str, style: str, err: BaseException) -> RuntimeError:
+    """One-line error for a weights file that cannot be read at all (typically
+    truncated by an interrupted download)."""
+    detail = (str(err).strip().splitlines() or [''])[0][:200]
+    if style == 'PyTorch':
+        what = 'a pytorch-fid Inception state dict'
+        fix = ('pt_inception-2015-12-05-6726825d.pth from '
+               'https://github.com/mseitzer/pytorch-fid/releases')
+    else:
+        what = 'a TorchScript Inception network'
+        fix = ('inception-2015-12-05.pt from https://nvlabs-fi-cdn.nvidia.com/'
+               'stylegan2-ada-pytorch/pretrained/metrics/')
+    return RuntimeError(
+        f'Inception weights {path} ({os.path.getsize(path)} bytes) cannot be read, '
+        f'not {what} (inception_style={style!r}; {type(err).__name__}: {detail}): the '
+        f'file is truncated (e.g. an interrupted download), corrupt or of another '
+        f'kind. Delete it and download {fix} again.')
+
+
 def _load_pytorch_fid(path: str) -> nn.Module:
     from mmagic.evaluation.functional.fid_inception import InceptionV3
     model = InceptionV3([3], resize_input=True, normalize_input=False,
                         load_fid_inception=False)
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    try:
+        state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # noqa: BLE001 - re-raised with the file and the fix
+        raise _unreadable(path, 'PyTorch', err) from err
     if isinstance(state, dict) and 'state_dict' in state:
         state = state['state_dict']
     try:
         model.load_state_dict(_pytorch_fid_key_map(state), strict=True)
     except (KeyError, RuntimeError) as err:
+        detail = (str(err).strip().splitlines() or [''])[0][:200]
         raise RuntimeError(f'{path} is not pytorch-fid\'s Inception state dict '
-                           f'(pt_inception-2015-12-05-*.pth): {err}') from err
+                           f'(pt_inception-2015-12-05-*.pth): {detail}') from err
     return model
 
 
@@ -115,8 +138,7 @@ def load_local_inception(style: str, path=None) -> nn.Module:
             try:
                 model = torch.jit.load(path, map_location='cpu')
             except Exception as err:  # noqa: BLE001 - re-raised with context
-                raise RuntimeError(f'{path} is not a TorchScript Inception network '
-                                   f"(inception_style='StyleGAN'): {err}") from err
+                raise _unreadable(path, 'StyleGAN', err) from err
         else:
             model = _load_pytorch_fid(path)
         model.eval()

@@ -19,6 +19,7 @@ import numpy as np
 
 from mmagic.registry import METRICS
 from .fid import TranslationFID
+from .official_rendering import OFFICIAL_RENDER_SIZE
 
 
 def polynomial_mmd2_unbiased(x: np.ndarray, y: np.ndarray, degree: int = 3,
@@ -62,6 +63,8 @@ class TranslationKID(TranslationFID):
         degree, gamma, coef0: polynomial kernel (3, 1/dim, 1).
         scale: factor of the reported value (100: the papers' ×10⁻² unit).
         seed: seed of the subset sampling.
+        protocol, render_size, render_interpolation: what Inception sees, see
+            :class:`TranslationFID` (``'official'``: the papers' protocol).
         Others: see :class:`TranslationFID` (``inception_pkl`` is not supported:
             KID needs the real features themselves).
 
@@ -85,10 +88,16 @@ class TranslationKID(TranslationFID):
                  seed: int = 0,
                  sample_model: str = 'orig',
                  collect_device: str = 'cpu',
-                 prefix: Optional[str] = None):
-        super().__init__(fake_key, real_key, inception_path, inception_style,
-                         fake_nums, real_nums, None, sample_model, collect_device,
-                         prefix)
+                 prefix: Optional[str] = None,
+                 protocol: str = 'plain',
+                 render_size: int = OFFICIAL_RENDER_SIZE,
+                 render_interpolation: str = 'nearest'):
+        super().__init__(
+            fake_key, real_key, inception_path=inception_path,
+            inception_style=inception_style, fake_nums=fake_nums,
+            real_nums=real_nums, inception_pkl=None, sample_model=sample_model,
+            collect_device=collect_device, prefix=prefix, protocol=protocol,
+            render_size=render_size, render_interpolation=render_interpolation)
         self.num_subsets = num_subsets
         self.subset_size = subset_size
         self.degree = degree

@@ -1,5 +1,7 @@
 # Runtime of the CEN translation configs (mmagic scope): Adam 2e-4 (0.5, 0.999) for
-# generator and discriminator, CEN sparsity λ = 1e-3 on the exchanging INs (TPAMI'23 §4),
+# generator and discriminator, CEN sparsity λ = 1e-3 on the exchanging INs (NeurIPS'20
+# §4.2 and TPAMI'23 §4 for translation, and the official code's --lamda default; added
+# once per step; the segmentation values 5e-3 / 2e-4 do not apply here),
 # exchange statistics, mmagic's multi-metric val/test loops.
 default_scope = 'mmagic'
 custom_imports = dict(
@@ -57,13 +59,26 @@ randomness = dict(seed=2022)
 load_from = None
 resume = False
 
+# cen_mm's runner (docs/safety.md): checkpoints loaded with an allow-list, saved
+# atomically (CheckpointHook -> SafeCheckpointHook), a NaN/Inf loss or weight stops the
+# run (default_hooks.non_finite_guard, patience=1), test-time loading is strict.
+runner_type = 'CENRunner'
+unsafe_load = False  # True (or --unsafe-load): fully unpickle checkpoints you trust
+strict_test_load = True  # False (or tools/test.py --non-strict-load): accept mismatches
+
 # Evaluation templates (configs instantiate them for the ensemble and every stream of
 # every output): FID and KID (×100) for RGB outputs, MAE and RMSE (×100, on [-1, 1];
 # the papers' "MSE" column) for the others. The Inception weights are read from
 # `inception_path` or the default cache location of the style (never downloaded).
+# fid_protocol='official': the official CEN evaluation behind the papers' FID/KID
+# columns (every real and generated image min-max stretched, rendered through
+# matplotlib into a 500 px PNG, read back); 'plain' feeds the images themselves.
+fid_protocol = 'official'
 rgb_metrics = [
-    dict(type='TranslationFID', inception_style='PyTorch', inception_path=None),
-    dict(type='TranslationKID', inception_style='PyTorch', inception_path=None),
+    dict(type='TranslationFID', inception_style='PyTorch', inception_path=None,
+         protocol=fid_protocol),
+    dict(type='TranslationKID', inception_style='PyTorch', inception_path=None,
+         protocol=fid_protocol),
 ]
 pixel_metrics = [
     dict(type='TranslationMAE'),

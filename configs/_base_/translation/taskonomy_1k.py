@@ -4,9 +4,13 @@
 # Every config sets `domains` of the three datasets. The domains of a sample travel as one
 # list, so Resize / FixedCrop / Flip apply the same random parameters to all of them.
 data_root = 'data/taskonomy'
+# Taskonomy's invalid depth (65535) decodes to 254 ("far"), as in the papers' runs (the
+# official code under Pillow < 10.3); 'zero' gives 0 (the official code under Pillow >=
+# 10.3). See docs/paper_protocol_translation.md.
+depth_holes = 'far'
 
 train_pipeline = [
-    dict(type='LoadTaskonomyDomains'),
+    dict(type='LoadTaskonomyDomains', depth_holes=depth_holes),
     dict(
         type='Resize',
         keys=['img'],
@@ -18,7 +22,7 @@ train_pipeline = [
     dict(type='PackDomains'),
 ]
 test_pipeline = [
-    dict(type='LoadTaskonomyDomains'),
+    dict(type='LoadTaskonomyDomains', depth_holes=depth_holes),
     dict(
         type='Resize',
         keys=['img'],
