@@ -526,7 +526,7 @@ def test_depth2hha_uses_camera_json_and_override(tmp_path):
                        cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(hha, depth_to_hha(metres, CameraIntrinsics(
         502.0, 512.0, 9.0, 6.5)))
-    write_hha_folder(out, intrinsics=[300, 300, 8, 6], overwrite=True)
+    write_hha_folder(out, intrinsics=[300, 300, 8, 6], overwrite=True, nproc=2)
     hha = cv2.cvtColor(read(osp.join(out, 'hha', 'train', '00002.png')),
                        cv2.COLOR_BGR2RGB)
     np.testing.assert_array_equal(hha, depth_to_hha(metres, CameraIntrinsics(
