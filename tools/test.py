@@ -30,6 +30,9 @@ def parse_args():
     parser.add_argument('--work-dir', help='the dir to save logs and metrics')
     parser.add_argument('--out', help='*.pkl file for raw results, or (mmseg scope) '
                         'a directory for predicted label maps')
+    parser.add_argument('--out-streams', action='store_true',
+                        help='with --out DIR and StreamIoUMetric: also write every '
+                        "stream's label maps to DIR/s{m}/")
     parser.add_argument('--show', action='store_true', help='show predictions')
     parser.add_argument('--show-dir', help='directory to save visualised predictions')
     parser.add_argument('--wait-time', type=float, default=2,
@@ -55,6 +58,13 @@ def _enable_seg_visualization(cfg, args):
                        "(mmseg's SegVisualizationHook) in the config")
     hook['draw'] = True
     hook['interval'] = 1  # every test image (mmseg's default 50 would skip most)
+    # cen_mm's subclasses draw from the model inputs (RGB, depth, ...: also samples
+    # without an image file) and every stream's prediction; plain RGB data as mmseg
+    if hook.get('type') in ('SegVisualizationHook', 'mmseg.SegVisualizationHook'):
+        hook['type'] = 'RGBDSegVisualizationHook'
+    if cfg.visualizer.get('type') in ('SegLocalVisualizer',
+                                      'mmseg.SegLocalVisualizer'):
+        cfg.visualizer['type'] = 'RGBDSegLocalVisualizer'
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time
@@ -121,6 +131,9 @@ def main():
             for evaluator in evaluators:
                 evaluator['output_dir'] = args.out
                 evaluator['keep_results'] = True
+                if evaluator.get('type') == 'StreamIoUMetric':
+                    # ensemble -> OUT/NAME.png; streams -> OUT/s{m}/NAME.png
+                    evaluator['output_streams'] = args.out_streams
         else:
             sys.exit('--out must be a .pkl file for non-mmseg configs')
 

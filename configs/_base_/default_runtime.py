@@ -8,8 +8,10 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 # TensorBoard (opt-in; needs the `tensorboard` package):
 # vis_backends = [dict(type='LocalVisBackend'), dict(type='TensorboardVisBackend')]
+# mmseg's SegLocalVisualizer drawing one picture per sample: RGB, depth (colour-mapped),
+# ground truth, ensemble and every stream's prediction (cen_mm.seg.visualization)
 visualizer = dict(
-    type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
+    type='RGBDSegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
 log_processor = dict(by_epoch=True)
 log_level = 'INFO'
 load_from = None

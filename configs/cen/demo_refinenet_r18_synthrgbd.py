@@ -58,3 +58,19 @@ custom_hooks = [
          log_per_layer=False),
 ]
 randomness = dict(seed=0)
+# `python tools/test.py CONFIG CKPT --tta`: scales 1.0/0.75/1.25 x horizontal flip,
+# averaged by `tta_model` (mmseg's SegTTAModel without the single-view per-stream maps:
+# --tta evaluates the ensemble only). The procedural samples
+# enter the pipeline already loaded (label included, so it is resized with the image):
+# scale 1.0 comes first because SegTTAModel evaluates against the first view's label.
+tta_pipeline = [
+    dict(type='TestTimeAug',
+         transforms=[
+             [dict(type='Resize', scale_factor=r, keep_ratio=True)
+              for r in (1.0, 0.75, 1.25)],
+             [dict(type='RandomFlip', prob=0., direction='horizontal'),
+              dict(type='RandomFlip', prob=1., direction='horizontal')],
+             [dict(type='PackSegInputs', meta_keys=_base_.rgbd_meta_keys)],
+         ])
+]
+tta_model = dict(type='StreamSegTTAModel')

@@ -1,0 +1,173 @@
+"""cen_mm's FLOPs / parameter counter for M-stream CEN segmentation configs.
+
+mmseg's ``tools/analysis_tools/get_flops.py`` builds a 3-channel input and fails on
+CEN configs; this one builds the config's stacked input (sum of the backbone's
+``in_channels``, e.g. RGB 3 + depth 1 = 4) and counts with mmengine's
+``get_model_complexity_info``::
+
+    python tools/analysis_tools/get_flops_cen.py CONFIG [--shape H W] [--json OUT]
+        [--cfg-options k=v ...]
+
+It reports the FLOPs of one inference forward of the whole model (all M streams,
+the shared head on every stream and the ensemble: what ``tools/test.py`` runs) for
+one sample, the parameters in total and by part (shared convolutions, private
+per-stream norms, heads, ensemble weights), and the papers' parameter count where one
+exists (NeurIPS'20 Table 2). No weights are loaded (``init_cfg`` is ignored).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import tempfile
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
+
+# Parameter counts printed in the papers, by config file name (millions).
+PAPER_PARAMS = {
+    'refinenet_r101_nyud.py': (118.2, "NeurIPS'20 Table 2, CEN (Ours)"),
+    'refinenet_r101_nyud_convs-shared_bn-unshared_l1-half_exchange-yes.py':
+    (118.2, "NeurIPS'20 Table 2, CEN (Ours)"),
+    'refinenet_r101_nyud_convs-shared_bn-shared_l1-none_exchange-no.py':
+    (118.1, "NeurIPS'20 Table 2, uni-modal RefineNet-R101"),
+}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='cen_mm: FLOPs and parameters of an M-stream CEN config')
+    parser.add_argument('config', help='config file (mmseg scope)')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help="input height and width (default: the data "
+                        "preprocessor's size, else 512 512)")
+    parser.add_argument('--json', help='also write the numbers to this JSON file')
+    parser.add_argument('--cfg-options', nargs='+', default=None,
+                        help='override config settings, key=value pairs')
+    return parser.parse_args(argv)
+
+
+def build_model(cfg):
+    """The config's model on CPU in eval mode, without loading any weights."""
+    from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
+    model_cfg = cfg.model.copy()
+    model_cfg.pop('pretrained', None)
+    for part in ('backbone', 'decode_head', 'auxiliary_head', 'neck'):
+        if isinstance(model_cfg.get(part), dict):
+            model_cfg[part].pop('init_cfg', None)
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'mmseg')):
+        model = MODELS.build(model_cfg)
+    return model.eval()
+
+
+def input_channels(cfg) -> tuple:
+    """Channels per modality: the backbone's ``in_channels`` (an int: one stream)."""
+    channels = cfg.model.get('backbone', {}).get('in_channels', 3)
+    return (channels, ) if isinstance(channels, int) else tuple(channels)
+
+
+def input_shape(cfg, shape=None) -> tuple:
+    if shape:
+        return tuple(shape)
+    size = (cfg.model.get('data_preprocessor') or {}).get('size')
+    return tuple(size) if size else (512, 512)
+
+
+def parameter_breakdown(model) -> dict:
+    """Parameters (count) by part; private norms are the ModalityNorm layers."""
+    from cen_mm.core import ModalityNorm
+    parts = dict(total=sum(p.numel() for p in model.parameters()))
+    backbone = getattr(model, 'backbone', None)
+    if backbone is not None:
+        private = sum(p.numel() for module in backbone.modules()
+                      if isinstance(module, ModalityNorm)
+                      for p in module.parameters())
+        total = sum(p.numel() for p in backbone.parameters())
+        parts['backbone'] = total
+        parts['backbone_private_norms'] = private
+        parts['backbone_shared'] = total - private
+    for name in ('neck', 'decode_head', 'auxiliary_head'):
+        module = getattr(model, name, None)
+        if module is not None:
+            parts[name] = sum(p.numel() for p in module.parameters())
+    if hasattr(model, 'alpha'):
+        parts['ensemble_alpha'] = model.alpha.numel()
+    return parts
+
+
+def complexity(cfg, shape=None) -> dict:
+    """FLOPs of one forward (all streams + ensemble) for a (1, sum C_m, H, W) input,
+    activations and parameters."""
+    import torch
+    from mmengine.analysis import get_model_complexity_info
+    model = build_model(cfg)
+    channels = input_channels(cfg)
+    h, w = input_shape(cfg, shape)
+    inputs = torch.zeros(1, sum(channels), h, w)
+    with torch.no_grad():
+        info = get_model_complexity_info(model, inputs=(inputs, ), show_table=False,
+                                         show_arch=False)
+    streams = getattr(model, 'num_streams', 1)
+    return dict(
+        config=osp.basename(cfg.filename) if cfg.filename else None,
+        input_shape=[1, sum(channels), h, w], modality_channels=list(channels),
+        num_streams=streams, flops=int(info['flops']),
+        flops_per_stream=int(info['flops']) / streams,
+        activations=int(info['activations']), params=parameter_breakdown(model))
+
+
+def report(result: dict) -> str:
+    gflops = result['flops'] / 1e9
+    p = result['params']
+    lines = [
+        f"config: {result['config']}",
+        f"input: {tuple(result['input_shape'])} = modalities "
+        f"{tuple(result['modality_channels'])} stacked, {result['num_streams']} streams",
+        f'FLOPs (one forward, all streams + ensemble): {gflops:.2f} G '
+        f"(mean per stream {result['flops_per_stream'] / 1e9:.2f} G)",
+        f"parameters: {p['total'] / 1e6:.2f} M",
+    ]
+    for key in ('backbone_shared', 'backbone_private_norms', 'neck', 'decode_head',
+                'auxiliary_head', 'ensemble_alpha'):
+        if key in p:
+            lines.append(f'  {key}: {p[key] / 1e6:.4f} M ({p[key]})')
+    paper = PAPER_PARAMS.get(result['config'] or '')
+    if paper:
+        lines.append(f'paper: {paper[0]} M parameters ({paper[1]}); measured '
+                     f"{p['total'] / 1e6:.1f} M")
+    return '\n'.join(lines)
+
+
+def write_json(data: dict, path: str) -> None:
+    folder = osp.dirname(osp.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(suffix='.json', dir=folder)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if not osp.isfile(args.config):
+        sys.exit(f'config file {args.config!r} not found')
+    import cen_mm  # noqa: F401
+    from mmengine.config import Config, DictAction
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        action = DictAction(option_strings=[], dest='x')
+        ns = argparse.Namespace()
+        action(None, ns, args.cfg_options)
+        cfg.merge_from_dict(ns.x)
+    result = complexity(cfg, args.shape)
+    paper = PAPER_PARAMS.get(result['config'] or '')
+    if paper:
+        result['paper_params_m'] = paper[0]
+    print(report(result))
+    if args.json:
+        write_json(result, args.json)
+    return result
+
+
+if __name__ == '__main__':
+    main()
