@@ -7,6 +7,8 @@
 any other path (mmseg scope) is a directory receiving the predicted label maps.
 ``--show-dir DIR``: saves a visualisation of every prediction under ``DIR``.
 ``--tta`` (mmseg scope): multi-scale + flip test with the config's ``tta_pipeline``.
+CKPT is loaded with an allow-list (``--unsafe-load`` for files you trust) and strictly:
+missing or mis-shaped weights are an error (``--non-strict-load`` to accept them).
 Per-stream results of a CEN segmentor: ``--cfg-options model.test_cfg.output=0``.
 """
 import argparse
@@ -17,10 +19,10 @@ import sys
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 import cen_mm  # noqa: E402,F401  (first: keeps transformers out of seg runs)
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from cen_mm.utils import setup_distributed, teardown_distributed  # noqa: E402
+from cen_mm.engine.runner import SafetyError  # noqa: E402
+from cen_mm.utils import (apply_data_root, build_runner,  # noqa: E402
+                          setup_distributed, teardown_distributed)
 
 
 def parse_args():
@@ -39,6 +41,14 @@ def parse_args():
                         help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true',
                         help='test time augmentation (mmseg scope)')
+    parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='fully unpickle CKPT instead of loading it with the allow-list: can run '
+        'code, only for files you trust')
+    parser.add_argument(
+        '--non-strict-load', action='store_true',
+        help='accept a checkpoint with missing, unexpected or mis-shaped weights '
+        '(they keep their initial values; default: error)')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, key=value pairs (xxx=yyy)')
@@ -89,12 +99,24 @@ def _enable_generic_visualization(cfg, args):
 
 def main():
     args = parse_args()
+    try:
+        run(args)
+    except SafetyError as err:
+        sys.exit(f'error: {err}')
+
+
+def run(args):
     for path, what in ((args.config, 'config'), (args.checkpoint, 'checkpoint')):
         if '://' not in path and not osp.isfile(path):
             sys.exit(f'{what} file {path!r} not found')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+        apply_data_root(cfg, args.cfg_options)
+    if args.unsafe_load:
+        cfg.unsafe_load = True
+    if args.non_strict_load:
+        cfg.strict_test_load = False
     setup_distributed(cfg, args.launcher)
     scope = cfg.get('default_scope', 'mmseg')
 
@@ -137,7 +159,7 @@ def main():
         else:
             sys.exit('--out must be a .pkl file for non-mmseg configs')
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     if dump_to is not None:
         loop = runner.test_loop
         if hasattr(loop, 'evaluators'):

@@ -1,7 +1,11 @@
 """Train a cen_mm model (mmseg- or mmagic-scope config) with an mmengine Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options k=v ...] [--launcher none|pytorch|slurm]
+        [--auto-scale-lr] [--unsafe-load] [--cfg-options k=v ...]
+        [--launcher none|pytorch|slurm]
+
+Checkpoints are loaded with an allow-list (``--unsafe-load`` for files you trust),
+saved atomically, and a NaN/Inf loss stops the run (exit status 1): docs/safety.md.
 """
 import argparse
 import os
@@ -12,11 +16,11 @@ import sys
 sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..')))
 import cen_mm  # noqa: E402,F401  (first: keeps transformers out of seg runs)
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.registry import RUNNERS  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
 
-from cen_mm.utils import (apply_resume, enable_amp, enable_auto_scale_lr,  # noqa: E402
-                          setup_distributed, teardown_distributed)
+from cen_mm.engine.runner import SafetyError  # noqa: E402
+from cen_mm.utils import (apply_data_root, apply_resume, build_runner,  # noqa: E402
+                          enable_amp, enable_auto_scale_lr, setup_distributed,
+                          teardown_distributed)
 
 
 def parse_args():
@@ -32,6 +36,10 @@ def parse_args():
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by (total batch size / base_batch_size)')
     parser.add_argument(
+        '--unsafe-load', action='store_true',
+        help='fully unpickle checkpoints (load_from, --resume, Pretrained init) instead '
+        'of loading them with the allow-list: can run code, only for files you trust')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override settings in the config, key=value pairs (xxx=yyy)')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -46,11 +54,21 @@ def parse_args():
 
 def main():
     args = parse_args()
+    try:
+        run(args)
+    except SafetyError as err:
+        sys.exit(f'error: {err}')
+
+
+def run(args):
     if not osp.isfile(args.config):
         sys.exit(f'config file {args.config!r} not found')
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+        apply_data_root(cfg, args.cfg_options)
+    if args.unsafe_load:
+        cfg.unsafe_load = True
     setup_distributed(cfg, args.launcher)
 
     if args.work_dir is not None:
@@ -64,7 +82,7 @@ def main():
         enable_auto_scale_lr(cfg)
     apply_resume(cfg, args.resume)
 
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    runner = build_runner(cfg)
     runner.train()
     teardown_distributed()
 

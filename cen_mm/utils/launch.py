@@ -1,8 +1,9 @@
 """Config preparation shared by ``tools/train.py`` and ``tools/test.py`` (both scopes).
 
 Only what the stock OpenMMLab tools do not handle lives here: CPU-only distributed runs
-(gloo), ``--amp`` for mmagic's dict of optimizer wrappers, and the mmdet-style
-``--resume [CKPT]``.
+(gloo), ``--amp`` for mmagic's dict of optimizer wrappers, the mmdet-style
+``--resume [CKPT]``, ``--cfg-options data_root=X`` reaching the dataloaders, and
+building the runner (``CENRunner`` unless the config names another ``runner_type``).
 """
 import logging
 import os
@@ -13,7 +14,7 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict
 
-from cen_mm.engine.runner import CPU_SAFE_WRAPPERS
+from cen_mm.engine.runner import CPU_SAFE_WRAPPERS, CENRunner, CheckpointNotFoundError
 
 
 # Set when setup_distributed initialised the CPU gloo group itself.
@@ -132,7 +133,9 @@ def apply_resume(cfg: Config, resume) -> None:
         cfg.load_from = None
     else:
         if not os.path.isfile(resume):
-            raise FileNotFoundError(f'--resume: checkpoint {resume!r} does not exist')
+            raise CheckpointNotFoundError(
+                f'--resume: checkpoint {resume!r} does not exist (check the path; '
+                '--resume without a value resumes from the work dir\'s latest)')
         cfg.load_from = resume
 
 
@@ -144,3 +147,45 @@ def enable_auto_scale_lr(cfg: Config) -> None:
                        'base_batch_size=<total batch size the lr was tuned for>)` '
                        'in the config')
     scale['enable'] = True
+
+
+def build_runner(cfg: Config):
+    """The config's ``runner_type`` if it names one, else :class:`CENRunner` (mmengine's
+    ``Runner`` with safe loading, atomic checkpoints and the NaN/Inf guard)."""
+    from mmengine.registry import RUNNERS
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return CENRunner.from_cfg(cfg)
+
+
+def _datasets(node):
+    """The dataset dicts of a dataloader's ``dataset`` entry (wrappers included)."""
+    if isinstance(node, dict):
+        yield node
+        for key in ('dataset', 'datasets'):
+            inner = node.get(key)
+            for child in (inner if isinstance(inner, (list, tuple)) else [inner]):
+                yield from _datasets(child)
+
+
+def apply_data_root(cfg: Config, cfg_options) -> None:
+    """``--cfg-options data_root=X``: also set ``data_root`` of every dataloader's
+    dataset(s).
+
+    A config's top-level ``data_root`` is substituted into the dataset dicts when the
+    file is parsed, so overriding the variable afterwards would change nothing.
+    Explicit ``--cfg-options train_dataloader.dataset.data_root=Y`` still win.
+    """
+    if not cfg_options or 'data_root' not in cfg_options:
+        return
+    root = cfg_options['data_root']
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if not isinstance(cfg.get(loader), dict):
+            continue
+        explicit = any(k.startswith(f'{loader}.') and k.endswith('data_root')
+                       for k in cfg_options)
+        if explicit:
+            continue
+        for dataset in _datasets(cfg[loader].get('dataset')):
+            if 'data_root' in dataset:
+                dataset['data_root'] = root

@@ -16,6 +16,13 @@ log_processor = dict(by_epoch=True)
 log_level = 'INFO'
 load_from = None
 resume = False
+
+# cen_mm's runner (docs/safety.md): checkpoints loaded with an allow-list, saved
+# atomically (CheckpointHook -> SafeCheckpointHook), a NaN/Inf loss or weight stops the
+# run (default_hooks.non_finite_guard, patience=1), test-time loading is strict.
+runner_type = 'CENRunner'
+unsafe_load = False  # True (or --unsafe-load): fully unpickle checkpoints you trust
+strict_test_load = True  # False (or tools/test.py --non-strict-load): accept mismatches
 # The papers do not give a seed (the official code uses 42):
 # randomness = dict(seed=42)
 

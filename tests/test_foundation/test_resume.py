@@ -68,15 +68,15 @@ def test_mmagic_resume_matches_uninterrupted(tmp_path):
                          _weights(tmp_path / 'full' / f'iter_{2 * N}.pth'))
 
 
-def test_local_loader_replaced_but_urls_stay_safe():
+def test_local_and_url_loaders_are_the_safe_ones():
     import cen_mm  # noqa: F401
-    from mmengine.runner.checkpoint import CheckpointLoader, load_from_http
+    from mmengine.runner.checkpoint import CheckpointLoader
 
-    from cen_mm.engine.runner import load_local_checkpoint
+    from cen_mm.engine.runner import load_local_checkpoint, load_url_checkpoint
     assert CheckpointLoader._get_checkpoint_loader('work_dirs/x.pth') is \
         load_local_checkpoint
     assert CheckpointLoader._get_checkpoint_loader('https://host/x.pth') is \
-        load_from_http
+        load_url_checkpoint
 
 
 def test_local_loader_missing_file_names_it(tmp_path):

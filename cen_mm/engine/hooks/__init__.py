@@ -1,10 +1,16 @@
 """Scope-neutral CEN hooks (mmengine root HOOKS): the ℓ1 sparsity penalty on the
-exchanging norms' γ and the channel-exchange statistics / figures."""
+exchanging norms' γ, the channel-exchange statistics / figures, and the safety hooks
+(NaN/Inf guard, atomic checkpointing)."""
+from .class_count_check_hook import ClassCountCheckHook
 from .exchange_stats_hook import (ExchangeStatsHook, exchange_stats_record,
                                   load_exchange_records)
+from .non_finite_guard_hook import (NonFiniteGuardHook, non_finite_log_vars,
+                                    non_finite_tensors)
+from .safe_checkpoint_hook import SafeCheckpointHook
 from .sparsity_hook import CENSparsityHook, penalized_gammas
 
 __all__ = [
     'CENSparsityHook', 'ExchangeStatsHook', 'exchange_stats_record',
-    'load_exchange_records', 'penalized_gammas'
+    'load_exchange_records', 'penalized_gammas', 'NonFiniteGuardHook',
+    'non_finite_log_vars', 'non_finite_tensors', 'SafeCheckpointHook', 'ClassCountCheckHook'
 ]

@@ -1,9 +1,24 @@
-"""Runner-level fixes for the pinned stack (torch 2.14 + mmengine 0.10.7)."""
-from .checkpoint_loader import load_local_checkpoint
+"""Runner-level pieces: safe checkpoint loading, atomic saving, ``CENRunner`` (the
+safety defaults) and the CPU-safe DDP wrappers."""
+from .atomic_save import atomic_write, atomic_write_text, remove_stale_partials
+from .cen_runner import CENRunner, with_safety_hooks
+from .checkpoint_loader import (checkpoint_safe_globals, load_local_checkpoint,
+                                load_url_checkpoint, safe_global_names,
+                                safe_torch_load,
+                                unsafe_checkpoint_loading)
+from .errors import (CheckpointError, ConfigMismatchError, CheckpointMismatchError, CheckpointNotFoundError,
+                     CorruptCheckpointError, MissingDataError,
+                     NonFiniteTrainingError, SafetyError,
+                     UnsafeCheckpointError)
 from .model_wrappers import (CPU_SAFE_WRAPPERS, CPUSafeDistributedDataParallel,
                              CPUSafeSeparateDistributedDataParallel)
 
 __all__ = [
-    'load_local_checkpoint', 'CPU_SAFE_WRAPPERS', 'CPUSafeDistributedDataParallel',
+    'atomic_write', 'atomic_write_text', 'remove_stale_partials', 'CENRunner',
+    'with_safety_hooks', 'checkpoint_safe_globals', 'load_local_checkpoint',
+    'load_url_checkpoint', 'safe_global_names', 'safe_torch_load', 'unsafe_checkpoint_loading',
+    'CheckpointError', 'ConfigMismatchError', 'CheckpointMismatchError', 'CheckpointNotFoundError',
+    'CorruptCheckpointError', 'MissingDataError', 'NonFiniteTrainingError', 'SafetyError',
+    'UnsafeCheckpointError', 'CPU_SAFE_WRAPPERS', 'CPUSafeDistributedDataParallel',
     'CPUSafeSeparateDistributedDataParallel'
 ]
