@@ -296,7 +296,9 @@ def test_ablation_differs_only_in_its_row(suffix, full_cen_cfg):
     changed = {k for k in ours.keys() | theirs.keys() if ours.get(k) != theirs.get(k)}
     assert changed <= {'backbone.shared_convs', 'backbone.shared_norms',
                        'backbone.exchange', 'backbone.exchange_threshold',
-                       'backbone.exchange_mode'}
+                       'backbone.exchange_mode', 'shared_heads'}
+    # unshared = separate networks, decoder included (issue #17)
+    assert cfg.model.get('shared_heads', True) == (convs == 'shared')
 
     model = build_model(cfg)
     backbone = model.backbone

@@ -1,1 +1,1 @@
-from . import decode_heads, segmentors  # noqa: F401
+from . import decode_heads, segmentors, utils  # noqa: F401

@@ -1,18 +1,24 @@
 # CEN with PSPNet (NeurIPS'20 Table 3): dilated (D8) CENResNet-101 encoder, mmseg's
-# PSPHead and an auxiliary FCNHead on stage 3, both shared by the streams; every
-# stream predicts (and gets the auxiliary loss), a learned ensemble combines them.
-# Inputs, and what the full configs add (data preprocessor, num_classes, hooks), as
-# in cen_refinenet_r101.py.
+# PSPHead and an auxiliary FCNHead on stage 3; every stream predicts (and gets the
+# auxiliary loss), a learned ensemble combines them. Inputs, and what the full configs
+# add (data preprocessor, num_classes, hooks), as in cen_refinenet_r101.py.
 #
-# The heads' BN layers train (mmseg's PSPNet); CENEncoderDecoder runs each shared head
-# once on the streams stacked along the batch, so a head BN normalises with the
-# statistics of all streams' samples (stack_streams=False: one call per stream).
+# Heads as the encoder (the papers share everything except the norm layers): convs
+# shared by the streams, BN private per stream. CENEncoderDecoder(head_norms='private',
+# its default) builds every head norm from `norm_cfg` below as one BN per stream
+# (PrivateStreamNorm): each stream's BN collects its own batch and running statistics.
+# model.head_norms='shared' gives the previous behaviour (one BN over both streams'
+# samples). The official code has no PSPNet; the papers give no head details beyond
+# "PSPNet [73]", so the head is mmseg's PSPNet head (pool scales 1, 2, 3, 6,
+# auxiliary FCN head with weight 0.4).
+# Per-stream head BN statistics need >= 2 samples per stream and process in training
+# (the pool-scale-1 branch is 1x1): batch 6 as the papers.
 # For multi-GPU training mmseg uses SyncBN in the heads: set
 # model.decode_head.norm_cfg.type=SyncBN (and auxiliary_head) in the full config.
 norm_cfg = dict(type='BN', requires_grad=True)
 model = dict(
     type='CENEncoderDecoder',
-    stack_streams=True,
+    head_norms='private',
     backbone=dict(
         type='CENResNet',
         depth=101,

@@ -5,7 +5,12 @@
 # gammas to penalise through them) but never exchanges: a channel is replaced only
 # where |gamma| < theta, impossible for theta = 0.
 _base_ = '../refinenet_r101_nyud.py'
-model = dict(backbone=dict(shared_convs=False, exchange_threshold=0.0))
+# Unshared = separate networks per modality, decoder included (NeurIPS'20 Table 1
+# row 1 = the uni-modal baselines of Table 2, 118.1M parameters each): private
+# encoder convs and BNs (shared_convs=False) and one RefineNet decoder per stream
+# (shared_heads=False); the learned ensemble combines their predictions.
+model = dict(
+    backbone=dict(shared_convs=False, exchange_threshold=0.0), shared_heads=False)
 custom_hooks = [
     dict(type='CENSparsityHook', lambda_=5e-3, mode='subgradient',
          penalty_channels='all', log_interval=20),

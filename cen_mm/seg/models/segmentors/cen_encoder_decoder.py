@@ -10,6 +10,18 @@ Training losses: every stream (``s{m}.decode.*``, ``s{m}.aux.*``) and the ensemb
 (``ens.decode.*``). Because stream logits are detached in the ensemble, the ensemble
 loss trains ``alpha`` only.
 
+Heads (CEN shares every parameter except the norm layers):
+
+* ``head_norms='private'`` (default): a head built with a ``norm_cfg`` (PSPHead,
+  FCNHead, ...) gets one private norm layer per stream behind its shared convs
+  (:class:`~cen_mm.seg.models.utils.PrivateStreamNorm`): stream m's rows are normalised
+  with stream m's statistics and γ/β only, as in the encoder. Such a head always runs
+  on all M streams stacked along the batch. ``'shared'``: one norm for the stacked
+  streams (statistics of all streams' samples together).
+* ``shared_heads=False``: every stream has its own copy of each head
+  (:class:`~cen_mm.seg.models.utils.StreamHeads`); with ``CENResNet(shared_convs=False)``
+  the streams are separate networks, decoder included (the papers' "unshared" rows).
+
 Only ``extract_feat``/``encode_decode``/``loss``/``_forward`` are overridden, so mmseg's
 whole / slide inference, ``predict`` post-processing and ``--tta`` work unchanged.
 ``test_cfg.output`` chooses what inference returns: ``'ensemble'`` (default) or a stream
@@ -27,7 +39,10 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
-from cen_mm.core import detached_ensemble, stacked_levels
+from cen_mm.core import ModalityNorm, detached_ensemble, stacked_levels
+from ..utils import StreamHeads
+
+HEAD_NORMS = ('private', 'shared')
 
 StreamFeats = List[Tuple[Tensor, ...]]  # M items, each the levels of one stream
 
@@ -41,11 +56,18 @@ class CENEncoderDecoder(EncoderDecoder):
     Args:
         num_streams: M. If None, taken from the backbone (``backbone.num_streams``,
             else ``len(backbone.in_channels)``).
-        stack_streams: run each shared head once on the M streams stacked along the
-            batch dimension (M*N) instead of M times. Identical maths for heads without
-            batch statistics (RefineNetHead; BN in eval mode); for a head whose BN
-            collects batch statistics in training, stacking makes that shared BN see
-            all streams' samples together (one shared layer, one batch).
+        stack_streams: run each shared head without per-stream parts once on the M
+            streams stacked along the batch dimension (M*N) instead of M times.
+            Identical maths for heads without batch statistics (RefineNetHead; BN in
+            eval mode); for a head with one shared BN collecting batch statistics
+            (``head_norms='shared'``), stacking makes that BN see all streams' samples
+            together. Heads with private norms always run stacked.
+        shared_heads: ``False``: one copy of every head (decode and auxiliary) per
+            stream (:class:`StreamHeads`), the unshared-network ablation.
+        head_norms: ``'private'`` (default, papers): the heads' ``norm_cfg`` is
+            wrapped into a ``PrivateStreamNorm`` (one norm layer per stream);
+            ``'shared'``: the heads' norms as configured, shared by the streams.
+            Heads without norms (RefineNetHead) are unaffected.
         test_cfg: mmseg test config plus ``output``: ``'ensemble'`` or a stream index.
         Other args: as :class:`mmseg.models.EncoderDecoder`.
 
@@ -53,10 +75,28 @@ class CENEncoderDecoder(EncoderDecoder):
     """
 
     def __init__(self, *args, num_streams: Union[int, None] = None,
-                 stack_streams: bool = True, **kwargs):
+                 stack_streams: bool = True, shared_heads: bool = True,
+                 head_norms: str = 'private', **kwargs):
+        if head_norms not in HEAD_NORMS:
+            raise ValueError(f'CENEncoderDecoder: head_norms must be one of '
+                             f'{HEAD_NORMS}, got {head_norms!r}')
+        # Read by _init_decode_head/_init_auxiliary_head, which EncoderDecoder.__init__
+        # calls after building the backbone (plain attributes: allowed before
+        # nn.Module.__init__).
+        self._head_options = dict(num_streams=num_streams, shared_heads=shared_heads,
+                                  head_norms=head_norms)
         super().__init__(*args, **kwargs)
         if isinstance(self.test_cfg, dict):  # mmseg reads test_cfg.mode as attribute
             self.test_cfg = ConfigDict(self.test_cfg)
+        self.num_streams = self._resolve_num_streams(num_streams)
+        self.stack_streams = stack_streams
+        self.shared_heads = shared_heads
+        self.head_norms = head_norms
+        self.alpha = nn.Parameter(torch.ones(self.num_streams))
+        self._check_output(self._output)
+
+    # ---- heads ----------------------------------------------------------------------
+    def _resolve_num_streams(self, num_streams) -> int:
         if num_streams is None:
             num_streams = getattr(self.backbone, 'num_streams', None)
         if num_streams is None and hasattr(self.backbone, 'in_channels'):
@@ -65,10 +105,42 @@ class CENEncoderDecoder(EncoderDecoder):
             raise ValueError(
                 'CENEncoderDecoder: cannot tell the number of streams; set '
                 f'num_streams or use a backbone with `num_streams` (got {num_streams})')
-        self.num_streams = num_streams
-        self.stack_streams = stack_streams
-        self.alpha = nn.Parameter(torch.ones(num_streams))
-        self._check_output(self._output)
+        return num_streams
+
+    def _build_head(self, head_cfg) -> nn.Module:
+        """One head shared by the streams (norms private per ``head_norms``), or a
+        :class:`StreamHeads` of M copies (``shared_heads=False``)."""
+        options = self._head_options
+        num_streams = self._resolve_num_streams(options['num_streams'])
+        if not options['shared_heads']:
+            return StreamHeads(head_cfg, num_streams)
+        norm_cfg = head_cfg.get('norm_cfg')
+        if (options['head_norms'] == 'private' and norm_cfg is not None
+                and num_streams > 1 and norm_cfg.get('type') != 'PrivateStreamNorm'):
+            head_cfg = dict(head_cfg, norm_cfg=dict(
+                type='PrivateStreamNorm', num_streams=num_streams,
+                norm_cfg=dict(norm_cfg)))
+        return MODELS.build(head_cfg)
+
+    def _init_decode_head(self, decode_head) -> None:
+        self.decode_head = self._build_head(decode_head)
+        self.align_corners = self.decode_head.align_corners
+        self.num_classes = self.decode_head.num_classes
+        self.out_channels = self.decode_head.out_channels
+
+    def _init_auxiliary_head(self, auxiliary_head) -> None:
+        if auxiliary_head is None:
+            return
+        if isinstance(auxiliary_head, list):
+            self.auxiliary_head = nn.ModuleList(
+                self._build_head(cfg) for cfg in auxiliary_head)
+        else:
+            self.auxiliary_head = self._build_head(auxiliary_head)
+
+    @staticmethod
+    def _has_private_norms(head: nn.Module) -> bool:
+        """Whether the head holds per-stream norms (needs all streams stacked)."""
+        return any(isinstance(m, ModalityNorm) for m in head.modules())
 
     # ---- streams --------------------------------------------------------------------
     @property
@@ -97,7 +169,14 @@ class CENEncoderDecoder(EncoderDecoder):
 
     def _head_logits(self, head: nn.Module, feats: StreamFeats,
                      streams: Sequence[int]) -> List[Tensor]:
-        """Run a shared head on the given streams -> list of (N, K, h, w)."""
+        """Run a head on the given streams -> list of (N, K, h, w)."""
+        if isinstance(head, StreamHeads):  # stream m through its own copy
+            return head.forward_streams(feats, streams)
+        if self._has_private_norms(head):
+            # Private norms normalise each stream's rows of the stream-major stack, so
+            # the head always sees all M streams (the backbone computed them anyway).
+            logits = head.forward(stacked_levels(feats)).chunk(self.num_streams)
+            return [logits[m] for m in streams]
         if self.stack_streams and len(streams) > 1:
             # the backbone's stacked levels themselves when all streams run (no copy)
             stacked = stacked_levels(feats, streams)
