@@ -5,8 +5,13 @@
 # range 0.75-2.0 of 640x480), pad + random 500x500 crop, horizontal flip, batch 6, RGB
 # normalised with the ImageNet mean/std and raw depth in metres (value / 5000, no mean
 # or std). Full-resolution single-scale test; `tta_pipeline` for multi-scale + flip.
-# Not in the official code: RGB-only photometric distortion (drop it for a strict
-# reproduction). A child config that changes `depth_type` to 'hha' must redefine the
+# Resizing as the official code (utils/transforms.py): RGB bicubic (clipped to 0..255,
+# as the official uint8 images), depth *nearest* (holes stay holes, no interpolated
+# depths at object borders), labels nearest; no photometric distortion.
+# Option (cen_mm's pre-#17 default, not the papers'): bilinear resize of all channels
+# plus RGB-only photometric distortion, in a child config:
+#   train_dataloader = dict(dataset=dict(pipeline=_base_.jitter_train_pipeline))
+# A child config that changes `depth_type` to 'hha' must redefine the
 # pipelines, dataloaders and `rgbd_data_preprocessor` (6 channels) as well.
 dataset_type = 'NYUDv2Dataset'
 data_root = 'data/nyudv2'
@@ -27,7 +32,22 @@ rgbd_meta_keys = ('img_path', 'depth_path', 'seg_map_path', 'ori_shape', 'img_sh
                   'pad_shape', 'scale_factor', 'flip', 'flip_direction',
                   'reduce_zero_label', 'modality_channels')
 
+# one interpolation per modality (RGB, depth), as the official code
+modality_interpolations = ('bicubic', 'nearest')
+modality_value_ranges = ((0, 255), None)
 train_pipeline = [
+    dict(type='LoadRGBDFromFile', depth_type=depth_type, hole_mode='keep'),
+    dict(type='LoadRGBDAnnotations'),
+    dict(type='RandomResize', scale=(640, 480), ratio_range=(0.75, 2.0),
+         keep_ratio=True, resize_type='ModalityResize',
+         interpolations=modality_interpolations, value_ranges=modality_value_ranges),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs', meta_keys=rgbd_meta_keys),
+]
+# Option, not the papers' protocol: one bilinear resize for all channels (depth values
+# blend across holes and borders) and RGB-only photometric distortion.
+jitter_train_pipeline = [
     dict(type='LoadRGBDFromFile', depth_type=depth_type, hole_mode='keep'),
     dict(type='LoadRGBDAnnotations'),
     dict(type='RandomResize', scale=(640, 480), ratio_range=(0.75, 2.0),
@@ -47,7 +67,9 @@ tta_pipeline = [
     dict(type='LoadRGBDFromFile', depth_type=depth_type, hole_mode='keep'),
     dict(type='TestTimeAug',
          transforms=[
-             [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
+             [dict(type='ModalityResize', scale_factor=r, keep_ratio=True,
+                   interpolations=modality_interpolations,
+                   value_ranges=modality_value_ranges) for r in img_ratios],
              [dict(type='RandomFlip', prob=0., direction='horizontal'),
               dict(type='RandomFlip', prob=1., direction='horizontal')],
              [dict(type='LoadRGBDAnnotations')],

@@ -5,7 +5,11 @@
 # batch 6, ImageNet mean/std for RGB, depth in metres without mean/std) with the
 # SUN RGB-D schedule of the paper set in the model config. Full-resolution
 # single-scale test (images differ in size: batch 1); `tta_pipeline` for multi-scale +
-# flip. Not in the official code: RGB-only photometric distortion. If the conversion
+# flip. Resizing as the official code: RGB bicubic (clipped to 0..255), depth nearest
+# (holes stay holes), labels nearest; no photometric distortion. Option (cen_mm's
+# pre-#17 default): bilinear resize of all channels plus RGB-only photometric
+# distortion: `train_dataloader = dict(dataset=dict(pipeline=_base_.jitter_train_pipeline))`
+# in a child config. If the conversion
 # stored 8-bit relative depth (CMX/DFormer release, meta.json depth_encoding scale
 # 1/255), depth is in [0, 1]: use e.g. mean 0.48, std 0.28 for the 4th channel.
 # A child config that changes `depth_type` to 'hha' must redefine the pipelines,
@@ -29,7 +33,22 @@ rgbd_meta_keys = ('img_path', 'depth_path', 'seg_map_path', 'ori_shape', 'img_sh
                   'pad_shape', 'scale_factor', 'flip', 'flip_direction',
                   'reduce_zero_label', 'modality_channels')
 
+# one interpolation per modality (RGB, depth), as the official code
+modality_interpolations = ('bicubic', 'nearest')
+modality_value_ranges = ((0, 255), None)
 train_pipeline = [
+    dict(type='LoadRGBDFromFile', depth_type=depth_type, hole_mode='keep'),
+    dict(type='LoadRGBDAnnotations'),
+    dict(type='RandomResize', scale=(640, 480), ratio_range=(0.75, 2.0),
+         keep_ratio=True, resize_type='ModalityResize',
+         interpolations=modality_interpolations, value_ranges=modality_value_ranges),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs', meta_keys=rgbd_meta_keys),
+]
+# Option, not the papers' protocol: one bilinear resize for all channels (depth values
+# blend across holes and borders) and RGB-only photometric distortion.
+jitter_train_pipeline = [
     dict(type='LoadRGBDFromFile', depth_type=depth_type, hole_mode='keep'),
     dict(type='LoadRGBDAnnotations'),
     dict(type='RandomResize', scale=(640, 480), ratio_range=(0.75, 2.0),
@@ -49,7 +68,9 @@ tta_pipeline = [
     dict(type='LoadRGBDFromFile', depth_type=depth_type, hole_mode='keep'),
     dict(type='TestTimeAug',
          transforms=[
-             [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in img_ratios],
+             [dict(type='ModalityResize', scale_factor=r, keep_ratio=True,
+                   interpolations=modality_interpolations,
+                   value_ranges=modality_value_ranges) for r in img_ratios],
              [dict(type='RandomFlip', prob=0., direction='horizontal'),
               dict(type='RandomFlip', prob=1., direction='horizontal')],
              [dict(type='LoadRGBDAnnotations')],
