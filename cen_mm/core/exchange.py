@@ -22,6 +22,8 @@ import torch
 from torch.autograd.function import once_differentiable
 
 EXCHANGE_MODES = ('subpart', 'all')
+# True while torch.compile traces (dynamo evaluates it at trace time)
+_is_compiling = torch.compiler.is_compiling
 
 
 def exchange_mask(gamma: torch.Tensor, threshold: float,
@@ -40,7 +42,8 @@ def exchange_mask(gamma: torch.Tensor, threshold: float,
 
 
 def channel_exchange(x: torch.Tensor, mask: torch.Tensor,
-                     streams_shape: Optional[Sequence[int]] = None) -> torch.Tensor:
+                     streams_shape: Optional[Sequence[int]] = None,
+                     sync_free: Optional[bool] = None) -> torch.Tensor:
     """Exchange channels between streams.
 
     Args:
@@ -51,6 +54,13 @@ def channel_exchange(x: torch.Tensor, mask: torch.Tensor,
             views (which copies the whole gradient several times in backward).
         mask: (M, C) bool from :func:`exchange_mask`.
         streams_shape: (M, N, C, *spatial) when ``x`` has another shape.
+        sync_free: how the replaced pairs are found. ``False``: the mask is read on
+            the host and only the replaced channels are indexed (cheapest on CPU,
+            where reading it costs nothing). ``True``: a masked blend over all
+            channels computed on the device, with no host synchronisation and no
+            data-dependent shapes (no graph break under ``torch.compile``). ``None``
+            (default): ``True`` on accelerators and while compiling, else ``False``.
+            Both give bit-identical values and gradients.
 
     Returns:
         ``x``, changed **in place**: only the replaced (stream, channel) pairs are
@@ -60,8 +70,8 @@ def channel_exchange(x: torch.Tensor, mask: torch.Tensor,
 
     Cost: reading and writing the replaced pairs only (K replaced (stream, channel)
     pairs move about (M-1)·N·K·S values forward; backward copies the gradient once and
-    touches the K pairs). On CUDA the mask is read on the host (one synchronisation per
-    call), to index only the replaced channels.
+    touches the K pairs). The sync-free blend reads and writes every value of the
+    M streams a few times instead (element-wise passes, cheap on accelerators).
     """
     shape = tuple(x.shape) if streams_shape is None else tuple(streams_shape)
     if streams_shape is not None and (math.prod(shape) != x.numel()
@@ -77,6 +87,10 @@ def channel_exchange(x: torch.Tensor, mask: torch.Tensor,
         raise ValueError(f'mask must have shape (M, C)=({num_streams}, '
                          f'{shape[2] if len(shape) > 2 else "?"}), got '
                          f'{tuple(mask.shape)}')
+    if sync_free is None:
+        sync_free = x.device.type != 'cpu' or _is_compiling()
+    if sync_free:
+        return _MaskedChannelExchange.apply(x, mask.detach().to(x.device), shape)
     mask = mask.detach().cpu()
     counts = mask.sum(dim=1).tolist()
     if not any(counts):
@@ -136,4 +150,55 @@ class _ChannelExchange(torch.autograd.Function):
             for k in range(num_streams):
                 if k != m:
                     streams[k].index_add_(1, c, passed)
+        return grad_in, None, None
+
+
+def _others_means(streams: torch.Tensor) -> torch.Tensor:
+    """(M, N, C, *S) -> (M, N, C, *S): for every m the mean over m' != m of
+    ``streams[m']``, summed in the same order as :func:`_others_mean` (bit-identical)."""
+    num_streams = streams.shape[0]
+    if num_streams == 2:
+        return streams.flip(0)
+    means = []
+    for m in range(num_streams):
+        others = [k for k in range(num_streams) if k != m]
+        total = streams[others[0]].clone()
+        for k in others[1:]:
+            total.add_(streams[k])
+        means.append(total.div_(len(others)))
+    return torch.stack(means)
+
+
+class _MaskedChannelExchange(torch.autograd.Function):
+    """The exchange of :class:`_ChannelExchange` as a masked blend over all channels:
+    no host synchronisation, no data-dependent shapes. ``mask``: (M, C) bool on the
+    device of ``x``. Same values and gradients as the indexed version."""
+
+    @staticmethod
+    def forward(ctx, x, mask, shape):
+        streams = x.view(shape)
+        replaced = mask.view(shape[0], 1, shape[2], *([1] * (len(shape) - 3)))
+        streams.copy_(torch.where(replaced, _others_means(streams), streams))
+        ctx.mark_dirty(x)
+        ctx.save_for_backward(mask)
+        ctx.shape = shape
+        return x
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_tensors
+        shape = ctx.shape
+        num_streams = shape[0]
+        replaced = mask.view(num_streams, 1, shape[2], *([1] * (len(shape) - 3)))
+        grad_in = grad.clone(memory_format=torch.contiguous_format)
+        streams = grad_in.view(shape)
+        passed = torch.where(replaced, grad.reshape(shape), 0)
+        if num_streams > 2:
+            passed = passed.div_(num_streams - 1)
+        streams.masked_fill_(replaced, 0)
+        for m in range(num_streams):
+            for k in range(num_streams):
+                if k != m:
+                    streams[k].add_(passed[m])
         return grad_in, None, None
