@@ -65,7 +65,9 @@ setup(
     # configs ship inside the package (cen_mm/.mim/configs -> ../../configs), the
     # place mmengine looks for `cen_mm::` bases
     package_data={'cen_mm': ['.mim/model-index.yml', '.mim/configs/*/*.py',
-                             '.mim/configs/*/*/*.py']},
+                             '.mim/configs/*/*/*.py',
+                             # listed in model-index.yml (mmengine reads them)
+                             '.mim/configs/*/metafile.yaml']},
     include_package_data=True,
     cmdclass={'build_py': BuildPyWithScopePth},
     python_requires='>=3.11',
