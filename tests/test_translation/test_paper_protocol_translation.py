@@ -93,6 +93,10 @@ def test_rendering_is_a_deterministic_500px_png_equal_to_nearest_resampling():
         assert decoded.size == (500, 500) and decoded.mode == 'RGBA'
     out = official_protocol_image(img)
     assert out.shape == (500, 500, 3) and out.dtype == np.uint8
+    # the in-memory pixels are those of the PNG the official code writes and reads back
+    stretched = stretch_min_max(to_official_range(img))
+    with Image.open(io.BytesIO(render_png(stretched))) as decoded:
+        np.testing.assert_array_equal(np.array(decoded)[..., :3], out)
     expected = nearest_upsample(official_stretch_reference(img), 500)
     np.testing.assert_array_equal(out, expected)
     # matplotlib >= 3.2's default ('antialiased') filters when zooming by less than 3

@@ -8,7 +8,7 @@ from .inception import (INCEPTION_STYLES, default_inception_path,
 from .kid import TranslationKID, kid_over_subsets, polynomial_mmd2_unbiased
 from .official_rendering import (OFFICIAL_RENDER_SIZE, official_protocol_batch,
                                  official_protocol_image, render_png,
-                                 stretch_min_max, to_official_range)
+                                 render_rgb, stretch_min_max, to_official_range)
 from .pixel_errors import TranslationMAE, TranslationMSE
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     'load_local_inception', 'default_inception_path', 'extract_real_features',
     'kid_over_subsets', 'polynomial_mmd2_unbiased', 'INCEPTION_STYLES',
     'FID_PROTOCOLS', 'OFFICIAL_RENDER_SIZE', 'official_protocol_batch',
-    'official_protocol_image', 'render_png', 'stretch_min_max', 'to_official_range'
+    'official_protocol_image', 'render_png', 'render_rgb', 'stretch_min_max',
+    'to_official_range'
 ]

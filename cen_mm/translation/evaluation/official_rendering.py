@@ -15,8 +15,8 @@ directly. For every generated image, and for every real target image, it
 3. reads the PNG back, keeps RGB, divides by 255 and feeds it to pytorch-fid's
    Inception (pool3), which resizes to 299 bilinearly and scales to [-1, 1].
 
-This module does steps 1–2 in memory (the PNG is encoded and decoded, as on disk) and
-returns the images in the 0..255 range mmagic's ``forward_inception`` expects, so step 3
+This module does steps 1–2 in memory — the pixels of the drawn figure, equal to those
+of the lossless PNG (:func:`render_png`, checked by the tests) — and returns the images in the 0..255 range mmagic's ``forward_inception`` expects, so step 3
 is mmagic's own 'PyTorch'-style feature extraction (``(x - 127.5) / 127.5`` equals
 pytorch-fid's ``2·(x / 255) - 1``).
 
@@ -35,6 +35,7 @@ import torch
 from PIL import Image
 
 OFFICIAL_RENDER_SIZE = 500  # 5 inch × 100 dpi
+_DPI = 100
 RENDER_INTERPOLATIONS = ('nearest', 'antialiased')
 
 
@@ -62,40 +63,48 @@ def stretch_min_max(image: np.ndarray) -> np.ndarray:
     return (((values - lo) * np.float32(255)) / (hi - lo)).astype(np.uint8)
 
 
-def render_png(image: np.ndarray, size: int = OFFICIAL_RENDER_SIZE,
-               interpolation: str = 'nearest') -> bytes:
-    """Show an (H, W, 3) uint8 RGB image on axes filling a ``size`` px square figure
-    (no axis, no margins) and return the PNG matplotlib writes (RGBA, size × size)."""
+def _draw(image: np.ndarray, size: int, interpolation: str):
+    """An Agg canvas with ``image`` shown on axes filling a ``size`` px square figure
+    (no axis, no margins), drawn."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     if interpolation not in RENDER_INTERPOLATIONS:
         raise ValueError(f'interpolation must be one of {RENDER_INTERPOLATIONS}, got '
                          f'{interpolation!r}')
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError('render_png expects an (H, W, 3) uint8 image, got '
+        raise ValueError('expected an (H, W, 3) uint8 RGB image, got '
                          f'{image.dtype} {image.shape}')
-    dpi = 100
-    fig = Figure(figsize=(size / dpi, size / dpi), dpi=dpi)
-    FigureCanvasAgg(fig)
+    fig = Figure(figsize=(size / _DPI, size / _DPI), dpi=_DPI)
+    canvas = FigureCanvasAgg(fig)
     ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.axis('off')
     ax.imshow(image, aspect='equal', interpolation=interpolation)
+    canvas.draw()
+    return fig, canvas
+
+
+def render_png(image: np.ndarray, size: int = OFFICIAL_RENDER_SIZE,
+               interpolation: str = 'nearest') -> bytes:
+    """The PNG matplotlib writes for an (H, W, 3) uint8 RGB image shown on axes filling
+    a ``size`` px square figure (RGBA, size × size), as the official evaluation saves."""
+    fig, _ = _draw(image, size, interpolation)
     buffer = io.BytesIO()
-    fig.savefig(buffer, format='png', dpi=dpi)
+    fig.savefig(buffer, format='png', dpi=_DPI)
     return buffer.getvalue()
 
 
-def decode_png_rgb(data: bytes) -> np.ndarray:
-    """PNG bytes -> (H, W, 3) uint8 (alpha dropped, as the official ``[:, :3]``)."""
-    with Image.open(io.BytesIO(data)) as img:
-        return np.array(img.convert('RGBA'))[..., :3]
+def render_rgb(image: np.ndarray, size: int = OFFICIAL_RENDER_SIZE,
+               interpolation: str = 'nearest') -> np.ndarray:
+    """The pixels of :func:`render_png` without encoding and decoding the (lossless)
+    PNG: (size, size, 3) uint8, 2–3× faster."""
+    _, canvas = _draw(image, size, interpolation)
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
 
 
 def official_protocol_image(image: np.ndarray, size: int = OFFICIAL_RENDER_SIZE,
                             interpolation: str = 'nearest') -> np.ndarray:
     """Steps 1–2 for one (H, W, 3) RGB image in 0..255 -> (size, size, 3) uint8."""
-    stretched = stretch_min_max(to_official_range(image))
-    return decode_png_rgb(render_png(stretched, size, interpolation))
+    return render_rgb(stretch_min_max(to_official_range(image)), size, interpolation)
 
 
 def official_protocol_batch(images: torch.Tensor, size: int = OFFICIAL_RENDER_SIZE,
