@@ -221,12 +221,16 @@ def test_metric_protocol_is_validated(metric_setup):
 
 
 def test_paper_configs_use_the_official_protocol_and_paper_era_holes():
-    cfg = Config.fromfile(CONFIGS[0])
-    for metric in cfg.rgb_metrics:
-        assert metric.protocol == 'official'
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        load = cfg[loader].dataset.pipeline[0]
-        assert load.type == 'LoadTaskonomyDomains' and load.depth_holes == 'far'
+    for path in CONFIGS:
+        cfg = Config.fromfile(path)
+        for evaluator in ('val_evaluator', 'test_evaluator'):
+            for metric in cfg[evaluator].metrics:
+                if metric.type in ('TranslationFID', 'TranslationKID'):
+                    assert metric.protocol == 'official', (path, metric)
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            load = cfg[loader].dataset.pipeline[0]
+            assert load.type == 'LoadTaskonomyDomains', path
+            assert load.depth_holes == 'far', path
 
 
 # ---- truncated Inception weights -------------------------------------------------------
