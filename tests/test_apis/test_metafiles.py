@@ -51,3 +51,13 @@ def test_cen_mm_base_still_resolves_through_the_index(tmp_path):
     child.write_text("_base_ = ['cen_mm::cen/demo_refinenet_r18_synthrgbd.py']\n")
     cfg = Config.fromfile(str(child))
     assert cfg.model.type == 'CENEncoderDecoder'
+
+
+def test_mim_search_reads_the_index():
+    """`mim search cen_mm` (openmim is optional: `pip install openmim`)."""
+    search = pytest.importorskip('mim.commands.search')
+    table = search.get_model_info('cen_mm')
+    row = table.loc['cen_refinenet_r101_nyud']
+    assert row['nyudv2/miou'] == 51.1 and row['config'] == \
+        'configs/cen/refinenet_r101_nyud.py'
+    assert len(table) == len(_models(ROOT))
