@@ -19,6 +19,7 @@ checked against the model the config builds (missing / unexpected / mismatched k
 errors).
 """
 import argparse
+import os
 import os.path as osp
 import re
 import sys
@@ -26,6 +27,8 @@ from collections import OrderedDict
 from typing import Callable, Dict, List, Tuple
 
 import torch
+
+sys.path.insert(0, osp.abspath(osp.join(osp.dirname(__file__), '..', '..')))
 
 # The official code wraps every conv in ModuleParallel (``.module``) and keeps one BN
 # per stream in BatchNorm2dParallel (``.bn_{m}``). Official decoder stage s = 1 is the
@@ -113,7 +116,14 @@ def convert_state_dict(
 def extract_state_dict(checkpoint) -> Dict[str, torch.Tensor]:
     """The official checkpoint keeps the state dict under ``'segmenter'``."""
     if isinstance(checkpoint, dict) and 'segmenter' in checkpoint:
-        return checkpoint['segmenter']
+        state_dict = checkpoint['segmenter']
+        if not isinstance(state_dict, dict) or not state_dict:
+            raise ConversionError(
+                "the checkpoint's 'segmenter' entry is "
+                f"{'empty' if isinstance(state_dict, dict) else type(state_dict).__name__}"
+                ': expected the state dict of the official RefineNet (nothing to '
+                'convert)')
+        return state_dict
     if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
         raise ConversionError("found 'state_dict' (an mmengine checkpoint?), expected "
                               "an official CEN checkpoint with 'segmenter'")
@@ -126,24 +136,46 @@ def extract_state_dict(checkpoint) -> Dict[str, torch.Tensor]:
 
 
 def load_official(path: str, unsafe: bool = False):
-    """torch.load with ``weights_only=True``; numpy scalars (the official ``best_val``)
-    are allow-listed. ``unsafe=True`` unpickles anything: only for files you trust."""
-    if unsafe:
-        return torch.load(path, map_location='cpu', weights_only=False)
-    import numpy as np
-    safe = [np.dtype, type(np.dtype('float64')), type(np.dtype('float32'))]
+    """Load ``path`` with cen_mm's allow-list (``weights_only=True`` plus numpy scalars,
+    e.g. the official ``best_val``); ``unsafe=True`` unpickles anything (files you
+    trust only). Missing, truncated and non-checkpoint files are errors naming them."""
+    from cen_mm.engine.runner import (CheckpointError, safe_torch_load,
+                                      unsafe_checkpoint_loading)
+    if not osp.isfile(path):
+        raise ConversionError(f'{path}: no such file (the official checkpoint, e.g. '
+                              'model-best.pth.tar)')
     try:
-        from numpy._core.multiarray import scalar
-    except ImportError:  # numpy < 2
-        from numpy.core.multiarray import scalar
-    safe.append(scalar)
+        if unsafe:
+            with unsafe_checkpoint_loading():
+                return safe_torch_load(path, map_location='cpu')
+        return safe_torch_load(path, map_location='cpu',
+                               unsafe_hint='If you trust this file, rerun with '
+                               '--unsafe-load.')
+    except CheckpointError as err:
+        raise ConversionError(str(err)) from None
+
+
+def save_converted(checkpoint: dict, dst: str) -> None:
+    """Write ``checkpoint`` to ``dst`` atomically (temporary file + rename), creating
+    the destination folder; clear errors for unwritable destinations."""
+    from cen_mm.engine.runner import atomic_write
+    folder = osp.dirname(osp.abspath(dst))
+    if osp.isdir(dst):
+        raise ConversionError(f'destination {dst} is a directory; give a file name, '
+                              f'e.g. {osp.join(dst, "cen_converted.pth")}')
     try:
-        with torch.serialization.safe_globals(safe):
-            return torch.load(path, map_location='cpu', weights_only=True)
-    except Exception as err:  # pickle.UnpicklingError and friends
-        raise ConversionError(
-            f'{path}: cannot be loaded with weights_only=True ({err}). If you trust '
-            'this file, rerun with --unsafe-load.') from err
+        os.makedirs(folder, exist_ok=True)
+        atomic_write(dst, lambda tmp: torch.save(checkpoint, tmp))
+    except (FileExistsError, NotADirectoryError) as err:
+        raise ConversionError(f'cannot create the destination folder {folder}: a '
+                              f'parent is a file ({err.filename}); choose another '
+                              'destination') from None
+    except PermissionError as err:
+        raise ConversionError(f'cannot write {dst}: permission denied '
+                              f'({err.filename}); choose a writable destination') from None
+    except OSError as err:
+        raise ConversionError(f'cannot write {dst}: {err.strerror} ({err.filename})'
+                              ) from None
 
 
 def check_against_model(state_dict: Dict[str, torch.Tensor], config: str) -> None:
@@ -188,6 +220,10 @@ def main(argv=None) -> int:
         state_dict = convert_state_dict(src)
         if args.config:
             check_against_model(state_dict, args.config)
+        save_converted({'state_dict': state_dict,
+                        'meta': {'converted_from': osp.abspath(args.src),
+                                 'converter': 'tools/model_converters/cen2mmseg.py'}},
+                       args.dst)
     except ConversionError as err:
         print(f'cen2mmseg: {err}', file=sys.stderr)
         return 1
@@ -196,10 +232,6 @@ def main(argv=None) -> int:
     groups = {}
     for key in state_dict:
         groups[key.split('.')[0]] = groups.get(key.split('.')[0], 0) + 1
-    torch.save({'state_dict': state_dict,
-                'meta': {'converted_from': osp.abspath(args.src),
-                         'converter': 'tools/model_converters/cen2mmseg.py'}},
-               args.dst)
     print(f'cen2mmseg: mapped {len(state_dict)} / {len(src)} keys '
           f'({", ".join(f"{g}: {n}" for g, n in groups.items())}; '
           f'{len(streams)} stream(s)); checked against model: '

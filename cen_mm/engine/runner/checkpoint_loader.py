@@ -21,7 +21,6 @@ import os.path as osp
 import pickle
 import re
 import urllib.error
-import zipfile
 from typing import Iterator, List
 
 import torch
@@ -133,8 +132,7 @@ def safe_torch_load(filename: str, map_location=None,
                   logger='current', level=30)
         try:
             return torch.load(filename, map_location=map_location, weights_only=False)
-        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
-                ValueError) as err:
+        except Exception as err:  # zip/pickle/struct errors of a damaged file
             raise _corrupt(filename, err) from None
     try:
         with torch.serialization.safe_globals(list(checkpoint_safe_globals())):
@@ -148,7 +146,7 @@ def safe_torch_load(filename: str, map_location=None,
             f'{", ".join(offending)}, which is not on cen_mm\'s allow-list (tensors, '
             'containers, numpy arrays/scalars, mmengine HistoryBuffer); unpickling it '
             f'could run arbitrary code. {unsafe_hint}') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as err:
+    except Exception as err:  # zip/pickle/struct errors of a damaged file
         raise _corrupt(filename, err) from None
 
 

@@ -23,12 +23,14 @@ labels 0..K-1 with 255 = ignore. Everything is written into a hidden temporary d
 next to OUT that is renamed to OUT only when complete; on any error it is removed, so a
 directory named OUT is always a complete conversion.
 """
+import glob
 import json
+import multiprocessing
 import os
 import os.path as osp
 import shutil
+import signal
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -55,6 +57,8 @@ class DatasetSpec:
     official_counts: Dict[str, int]
     layouts: Tuple[str, ...]
     uint16_encoding: dict  # what uint16 depth means when --depth-encoding is auto
+    # range of the dataset-wide median depth (metres) that real data falls in
+    plausible_median_m: Tuple[float, float] = (1.0, 6.0)
 
 
 NYUDV2_SPEC = DatasetSpec('nyudv2', 'NYUDv2', NYUDV2_CLASSES,
@@ -369,14 +373,36 @@ def resolve_depth_encoding(stats: List[dict], spec: DatasetSpec, requested: str,
     medians = [s['depth_median_raw'] for s in with_depth
                if s['depth_median_raw'] is not None]
     if medians:
-        from .depth_io import decode_depth
-        metres = float(np.median(decode_depth(np.array([medians], np.uint16),
-                                              encoding)))
-        if not 0.3 <= metres <= 15:
-            notes.append(f'WARNING: median depth decodes to {metres:.2f} m with '
-                         f'{encoding}, implausible for indoor scenes: pass '
-                         '--depth-encoding/--depth-scale')
+        check_median_depth(medians, encoding, spec, explicit=requested != 'auto',
+                           notes=notes)
     return encoding
+
+
+def check_median_depth(medians_raw: List[int], encoding: dict, spec: DatasetSpec,
+                       explicit: bool, notes: List[str]) -> None:
+    """Plausibility of the decoded depth: the median (over samples) of the per-sample
+    median must fall in ``spec.plausible_median_m``. Outside it, an automatically
+    chosen encoding is an error (e.g. NYUDv2 saved in millimetres read at 1/5000 gives
+    ~0.5 m) and an explicit one (``--depth-encoding``/``--depth-scale``) a warning."""
+    from .depth_io import decode_depth
+    metres = float(np.median(decode_depth(np.array([medians_raw], np.uint16),
+                                          encoding)))
+    low, high = spec.plausible_median_m
+    if low <= metres <= high:
+        return
+    raw_median = int(np.median(medians_raw))
+    as_mm = raw_median / 1000
+    hint = (' They look like millimetres: pass --depth-encoding linear --depth-scale '
+            '0.001.' if encoding['type'] == 'linear' and low <= as_mm <= high else
+            ' Pass --depth-encoding linear --depth-scale S (metres per stored unit).')
+    text = (f'the median depth decodes to {metres:.2f} m with {encoding} (median '
+            f'stored value {raw_median}), but {spec.display_name} depth has a '
+            f'median of {low:g}-{high:g} m: the depth files are probably in another '
+            f'unit.{hint}')
+    if explicit:
+        notes.append(f'WARNING: {text}')
+        return
+    raise ConversionError(text)
 
 
 def _official_notes(spec: DatasetSpec, scan: SourceScan, counts: Dict[str, int],
@@ -451,6 +477,15 @@ def _check_paths(src: str, out: str, overwrite: bool) -> None:
         raise ConversionError(f'output {out} exists and is not a directory')
 
 
+def _default_sigterm() -> None:
+    """Pool workers: plain SIGTERM behaviour (main() turns it into an exception)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _raise_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def _run(tasks: List[tuple], nproc: int, desc: str) -> List[dict]:
     from tqdm import tqdm
     results = []
@@ -461,16 +496,38 @@ def _run(tasks: List[tuple], nproc: int, desc: str) -> List[dict]:
                 results.append(convert_sample(task))
                 bar.update()
             return results
-        executor = ProcessPoolExecutor(nproc)
+        pool = multiprocessing.Pool(nproc, initializer=_default_sigterm)
         try:
-            for stats in executor.map(convert_sample, tasks, chunksize=4):
+            for stats in pool.imap(convert_sample, tasks, chunksize=4):
                 results.append(stats)
                 bar.update()
         except BaseException:
-            executor.shutdown(wait=True, cancel_futures=True)
+            # errors, Ctrl-C and SIGTERM (see main): no worker outlives the converter
+            pool.terminate()
+            pool.join()
             raise
-        executor.shutdown()
+        pool.close()
+        pool.join()
     return results
+
+
+def _clean_stale_outputs(out: str) -> None:
+    """Remove what converters killed earlier (SIGTERM/SIGKILL) left next to ``out``:
+    ``.OUT.incomplete-PID`` folders; an ``.OUT.old-PID`` backup is put back as ``out``
+    if the kill came between the two renames of an ``--overwrite``, else removed."""
+    from cen_mm.engine.runner.atomic_save import pid_alive
+    parent, base = osp.dirname(out), osp.basename(out)
+    for kind in ('old', 'incomplete'):
+        for path in sorted(glob.glob(osp.join(parent, f'.{glob.escape(base)}.{kind}-*'))):
+            pid = path.rsplit('-', 1)[-1]
+            if not pid.isdigit() or pid_alive(int(pid)):
+                continue
+            if kind == 'old' and not osp.lexists(out):
+                os.rename(path, out)
+                print(f'restored {out} from the backup {path} of an interrupted '
+                      '--overwrite', file=sys.stderr)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
 
 
 def convert(src: str, out: str, spec: DatasetSpec, layout: str = 'auto',
@@ -479,6 +536,7 @@ def convert(src: str, out: str, spec: DatasetSpec, layout: str = 'auto',
             overwrite: bool = False, nproc: int = 1) -> dict:
     """Convert ``src`` into ``out``; returns the summary (also saved in meta.json)."""
     src, out = osp.abspath(src), osp.abspath(out)
+    _clean_stale_outputs(out)
     _check_paths(src, out, overwrite)
     if layout == 'auto':
         layout = detect_layout(src, spec)
@@ -498,13 +556,21 @@ def convert(src: str, out: str, spec: DatasetSpec, layout: str = 'auto',
     first = scan.splits['train'][0]
     folders = ['images', 'annotations'] + (['depth'] if first.depth else []) + (
         ['hha'] if first.hha else [])
-    os.makedirs(osp.dirname(out), exist_ok=True)
     tmp = osp.join(osp.dirname(out), f'.{osp.basename(out)}.incomplete-{os.getpid()}')
     shutil.rmtree(tmp, ignore_errors=True)
     try:
+        os.makedirs(osp.dirname(out), exist_ok=True)
+        os.makedirs(tmp)
+    except (FileExistsError, NotADirectoryError) as err:
+        raise ConversionError(f'cannot create the output {out}: {err.filename} is a '
+                              'file, not a folder; choose another output path') from None
+    except PermissionError as err:
+        raise ConversionError(f'cannot write the output {out}: permission denied for '
+                              f'{err.filename}; choose a writable folder') from None
+    try:
         for folder in folders:
             for split in SPLITS:
-                os.makedirs(osp.join(tmp, folder, split))
+                os.makedirs(osp.join(tmp, folder, split), exist_ok=True)
         stats = {}
         for split in SPLITS:
             tasks = [(s, split, tmp, len(spec.classes), scan.label_offset,
@@ -561,6 +627,9 @@ def main(spec: DatasetSpec, argv: Optional[Sequence[str]] = None) -> int:
                         help='replace an existing output folder')
     parser.add_argument('--nproc', type=int, default=1, help='worker processes')
     args = parser.parse_args(argv)
+    # SIGTERM (kill, job schedulers) unwinds like Ctrl-C: the temporary output is
+    # removed and the --nproc workers are terminated.
+    previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)
     try:
         summary = convert(args.src, args.out, spec, layout=args.layout,
                           train_list=args.train_list, test_list=args.test_list,
@@ -571,5 +640,7 @@ def main(spec: DatasetSpec, argv: Optional[Sequence[str]] = None) -> int:
         print(f'error: {err}', file=sys.stderr)
         print(f'nothing was written to {args.out}', file=sys.stderr)
         return 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     print(format_summary(summary))
     return 0

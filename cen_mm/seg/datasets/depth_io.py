@@ -66,6 +66,26 @@ def decode_depth(raw: np.ndarray, encoding: dict) -> np.ndarray:
     return millimetres.astype(np.float32) / np.float32(1000.0)
 
 
+#: range of a plausible median depth (metres) of indoor RGB-D datasets (NYUDv2, SUN
+#: RGB-D): e.g. NYUDv2 saved in millimetres but read at 1/5000 gives ~0.5 m.
+PLAUSIBLE_MEDIAN_DEPTH = (1.0, 6.0)
+
+
+def implausible_depth_message(median_m: float, encoding: dict, where: str,
+                              plausible=PLAUSIBLE_MEDIAN_DEPTH) -> Optional[str]:
+    """None if ``median_m`` (median decoded depth, holes excluded) is plausible for an
+    indoor scene, else a message naming ``where``, the encoding and the fix."""
+    low, high = plausible
+    if low <= median_m <= high:
+        return None
+    return (f'{where}: the median depth decodes to {median_m:.2f} m with depth_encoding '
+            f'{encoding}, outside the {low:g}-{high:g} m of indoor scenes: the depth '
+            'files are probably in another unit (e.g. millimetres: '
+            "depth_encoding=dict(type='linear', scale=0.001)). Set the dataset's "
+            'depth_encoding to match the files (or reconvert them with '
+            'tools/dataset_converters/).')
+
+
 def encode_sunrgbd_depth(metres: np.ndarray) -> np.ndarray:
     """Inverse of the ``'sunrgbd'`` decoding (for test fixtures): metres -> uint16."""
     millimetres = np.round(np.asarray(metres, np.float64) * 1000).astype(np.uint32)

@@ -15,14 +15,17 @@ Every sample gets, besides mmseg's keys, ``depth_path``, ``depth_encoding``,
 ``LoadRGBDAnnotations``); the dataset's metainfo has ``modality_channels``.
 """
 import json
+import logging
 import os.path as osp
 from typing import List, Optional
 
 import mmengine.fileio as fileio
+from mmengine.logging import print_log
 
+from cen_mm.engine.runner.errors import MissingDataError
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
-from .depth_io import check_depth_encoding
+from .depth_io import check_depth_encoding, decode_depth, implausible_depth_message
 from .transforms.loading import DEPTH_TYPES
 
 META_FILE = 'meta.json'
@@ -108,7 +111,23 @@ class RGBDSegDataset(BaseSegDataset):
         classes = type(self).METAINFO.get('classes') or self._metainfo.get('classes')
         return len(classes) if classes else None
 
+    def _check_data_root(self) -> None:
+        """A clear error if the data is not there (instead of ``os.scandir``'s)."""
+        img_dir = self.data_prefix['img_path']
+        if self.ann_file and not osp.isfile(self.ann_file) or '://' in str(img_dir):
+            return  # mmseg reports a missing ann_file itself; remote storage: skip
+        if osp.isdir(img_dir):
+            return
+        root = self.data_root
+        missing = (f'data_root {root!r} does not exist' if root and not osp.isdir(root)
+                   else f'its image folder {img_dir} does not exist')
+        raise MissingDataError(
+            f'{type(self).__name__}: {missing}. Convert the dataset into it first '
+            '(tools/dataset_converters/nyud.py or sunrgbd.py SRC -o DATA_ROOT), or '
+            'point the config at the converted folder: --cfg-options data_root=PATH.')
+
     def load_data_list(self) -> List[dict]:
+        self._check_data_root()
         data_list = super().load_data_list()
         img_dir = self.data_prefix['img_path']
         depth_dir = self.data_prefix['depth_path']
@@ -133,4 +152,32 @@ class RGBDSegDataset(BaseSegDataset):
                     raise FileNotFoundError(
                         f"{type(self).__name__} sample '{name}': {what} file "
                         f'{info[key]} not found')
+        self._check_depth_plausible(data_list)
         return data_list
+
+    def _check_depth_plausible(self, data_list: List[dict], samples: int = 5) -> None:
+        """Warn loudly if the decoded depth of a few samples has an implausible median
+        (a wrong ``depth_encoding``: e.g. millimetres read at 1/5000)."""
+        if self.depth_type != 'depth' or self.depth_encoding is None:
+            return
+        import cv2
+        import numpy as np
+        step = max(1, len(data_list) // samples)
+        medians = []
+        for info in data_list[::step][:samples]:
+            if '://' in info['depth_path']:
+                return
+            raw = cv2.imread(info['depth_path'], cv2.IMREAD_UNCHANGED)
+            if raw is None or raw.ndim != 2 or raw.dtype != np.uint16:
+                return  # 8-bit relative depth, or an error the loader reports
+            metres = decode_depth(raw, self.depth_encoding)
+            valid = metres[metres > 0]
+            if valid.size:
+                medians.append(float(np.median(valid)))
+        if not medians:
+            return
+        message = implausible_depth_message(
+            float(np.median(medians)), self.depth_encoding,
+            f'{type(self).__name__} ({self.data_prefix["depth_path"]})')
+        if message:
+            print_log('WARNING: ' + message, logger='current', level=logging.WARNING)
