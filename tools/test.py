@@ -22,7 +22,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 from cen_mm.engine.runner import SafetyError  # noqa: E402
 from cen_mm.utils import (apply_data_root, build_runner,  # noqa: E402
-                          setup_distributed, teardown_distributed)
+                          prepare_work_dir, setup_distributed, teardown_distributed)
 
 
 def parse_args():
@@ -125,6 +125,7 @@ def run(args):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    prepare_work_dir(cfg.work_dir)
     cfg.load_from = args.checkpoint
     cfg.resume = False
 

@@ -19,8 +19,8 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 from cen_mm.engine.runner import SafetyError  # noqa: E402
 from cen_mm.utils import (apply_data_root, apply_resume, build_runner,  # noqa: E402
-                          enable_amp, enable_auto_scale_lr, setup_distributed,
-                          teardown_distributed)
+                          enable_amp, enable_auto_scale_lr, prepare_work_dir,
+                          setup_distributed, teardown_distributed)
 
 
 def parse_args():
@@ -76,6 +76,7 @@ def run(args):
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    prepare_work_dir(cfg.work_dir)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:

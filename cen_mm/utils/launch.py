@@ -14,7 +14,8 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict
 
-from cen_mm.engine.runner import CPU_SAFE_WRAPPERS, CENRunner, CheckpointNotFoundError
+from cen_mm.engine.runner import (CPU_SAFE_WRAPPERS, CENRunner, CheckpointNotFoundError,
+                                  UnwritableOutputError)
 
 
 # Set when setup_distributed initialised the CPU gloo group itself.
@@ -189,3 +190,21 @@ def apply_data_root(cfg: Config, cfg_options) -> None:
         for dataset in _datasets(cfg[loader].get('dataset')):
             if 'data_root' in dataset:
                 dataset['data_root'] = root
+
+
+def prepare_work_dir(work_dir: str) -> None:
+    """Create ``work_dir`` and check it is writable: one clear error (naming the path
+    and the fix) instead of a traceback from deep inside the Runner."""
+    try:
+        os.makedirs(work_dir, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise UnwritableOutputError(
+            f'work dir {work_dir} cannot be created: it or one of its parents is a '
+            'file; pass another --work-dir') from None
+    except PermissionError as err:
+        raise UnwritableOutputError(
+            f'work dir {work_dir} cannot be created: permission denied for '
+            f'{err.filename}; pass a writable --work-dir') from None
+    if not os.access(work_dir, os.W_OK | os.X_OK):
+        raise UnwritableOutputError(f'work dir {work_dir} is not writable; pass a '
+                                    'writable --work-dir')

@@ -136,6 +136,16 @@ def test_cfg_options_data_root_reaches_the_dataloaders(tmp_path):
     assert cfg.test_dataloader.dataset.data_root == 'b'
 
 
+def test_work_dir_under_a_file_is_one_error_line(tmp_path):
+    from tests.fixtures.tools import train
+    (tmp_path / 'afile').write_text('x')
+    proc = train(TINY_SEG, tmp_path / 'afile' / 'work', check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f"error: work dir {tmp_path / 'afile' / 'work'} cannot be created: it or one "
+        'of its parents is a file; pass another --work-dir')
+
+
 # ------------------------------------------------------- interrupted converters
 def _dead_pid():
     proc = subprocess.Popen(['true'])

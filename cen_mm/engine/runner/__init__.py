@@ -9,7 +9,7 @@ from .checkpoint_loader import (checkpoint_safe_globals, load_local_checkpoint,
 from .errors import (CheckpointError, ConfigMismatchError, CheckpointMismatchError, CheckpointNotFoundError,
                      CorruptCheckpointError, MissingDataError,
                      NonFiniteTrainingError, SafetyError,
-                     UnsafeCheckpointError)
+                     UnsafeCheckpointError, UnwritableOutputError)
 from .model_wrappers import (CPU_SAFE_WRAPPERS, CPUSafeDistributedDataParallel,
                              CPUSafeSeparateDistributedDataParallel)
 
@@ -19,6 +19,6 @@ __all__ = [
     'load_url_checkpoint', 'safe_global_names', 'safe_torch_load', 'unsafe_checkpoint_loading',
     'CheckpointError', 'ConfigMismatchError', 'CheckpointMismatchError', 'CheckpointNotFoundError',
     'CorruptCheckpointError', 'MissingDataError', 'NonFiniteTrainingError', 'SafetyError',
-    'UnsafeCheckpointError', 'CPU_SAFE_WRAPPERS', 'CPUSafeDistributedDataParallel',
+    'UnsafeCheckpointError', 'UnwritableOutputError', 'CPU_SAFE_WRAPPERS', 'CPUSafeDistributedDataParallel',
     'CPUSafeSeparateDistributedDataParallel'
 ]

@@ -37,5 +37,9 @@ class ConfigMismatchError(SafetyError, ValueError):
     """Parts of the config contradict each other (e.g. num_classes vs the dataset)."""
 
 
+class UnwritableOutputError(SafetyError):
+    """An output folder (e.g. the work dir) cannot be created or written."""
+
+
 class NonFiniteTrainingError(SafetyError):
     """The loss or the parameters became NaN/Inf."""
