@@ -33,6 +33,8 @@ def test_flops_scale_with_streams_and_params_add_up():
     assert two['input_shape'] == [1, 4, 32, 32] and two['num_streams'] == 2
     assert one['input_shape'] == [1, 3, 32, 32] and one['num_streams'] == 1
     assert two['flops'] > 0
+    # backbone + decode head hold nearly all counted FLOPs (the rest: the ensemble)
+    assert 0 <= two['flops'] - sum(two['flops_by_part'].values()) < 1e-3 * two['flops']
     # the ensemble adds a few elementwise ops at most
     assert two['flops'] == pytest.approx(2 * one['flops'], rel=1e-3)
     p2, p1 = two['params'], one['params']
@@ -46,10 +48,15 @@ def test_flops_scale_with_streams_and_params_add_up():
 def test_cli_on_demo_config_writes_json(tmp_path):
     out = tmp_path / 'flops.json'
     proc = run([sys.executable, 'tools/analysis_tools/get_flops_cen.py', DEMO,
-                '--shape', '48', '64', '--json', str(out)])
+                '--shape', '48', '64', '--json', str(out), '--cfg-options',
+                'model.decode_head.num_classes=7'])
     data = json.loads(out.read_text())
     assert data['input_shape'] == [1, 4, 48, 64]
     assert data['modality_channels'] == [3, 1]
+    tool = _tool()
+    cfg = Config.fromfile(DEMO)
+    cfg.model.decode_head.num_classes = 7  # --cfg-options reached the model
+    assert data['params'] == tool.parameter_breakdown(tool.build_model(cfg))
     assert f"{data['params']['total'] / 1e6:.2f} M" in proc.stdout
     assert 'FLOPs (one forward, all streams + ensemble)' in proc.stdout
 

@@ -2,8 +2,8 @@
 
 mmseg's ``tools/analysis_tools/get_flops.py`` builds a 3-channel input and fails on
 CEN configs; this one builds the config's stacked input (sum of the backbone's
-``in_channels``, e.g. RGB 3 + depth 1 = 4) and counts with mmengine's
-``get_model_complexity_info``::
+``in_channels``, e.g. RGB 3 + depth 1 = 4) and counts with mmengine's ``FlopAnalyzer``
+and ``ActivationAnalyzer``::
 
     python tools/analysis_tools/get_flops_cen.py CONFIG [--shape H W] [--json OUT]
         [--cfg-options k=v ...]
@@ -13,6 +13,9 @@ the shared head on every stream and the ensemble: what ``tools/test.py`` runs) f
 one sample, the parameters in total and by part (shared convolutions, private
 per-stream norms, heads, ensemble weights), and the papers' parameter count where one
 exists (NeurIPS'20 Table 2). No weights are loaded (``init_cfg`` is ignored).
+FLOPs follow mmengine's counting (``FlopAnalyzer``, what ``get_model_complexity_info``
+uses): convolutions, matrix products, upsampling; element-wise ops and batch norm are
+not counted.
 """
 import argparse
 import json
@@ -34,6 +37,7 @@ PAPER_PARAMS = {
 
 
 def parse_args(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description='cen_mm: FLOPs and parameters of an M-stream CEN config')
     parser.add_argument('config', help='config file (mmseg scope)')
@@ -41,7 +45,7 @@ def parse_args(argv=None):
                         help="input height and width (default: the data "
                         "preprocessor's size, else 512 512)")
     parser.add_argument('--json', help='also write the numbers to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value pairs')
     return parser.parse_args(argv)
 
@@ -99,20 +103,29 @@ def complexity(cfg, shape=None) -> dict:
     """FLOPs of one forward (all streams + ensemble) for a (1, sum C_m, H, W) input,
     activations and parameters."""
     import torch
-    from mmengine.analysis import get_model_complexity_info
+    from mmengine.analysis import ActivationAnalyzer, FlopAnalyzer
     model = build_model(cfg)
     channels = input_channels(cfg)
     h, w = input_shape(cfg, shape)
-    inputs = torch.zeros(1, sum(channels), h, w)
+    inputs = (torch.zeros(1, sum(channels), h, w), )
+    # what mmengine's get_model_complexity_info runs, with its per-layer warnings off
+    # (the private norms run as one fused call, so their sub-layers are "never called")
     with torch.no_grad():
-        info = get_model_complexity_info(model, inputs=(inputs, ), show_table=False,
-                                         show_arch=False)
+        flops = FlopAnalyzer(model, inputs).unsupported_ops_warnings(
+            False).uncalled_modules_warnings(False)
+        activations = ActivationAnalyzer(model, inputs).unsupported_ops_warnings(
+            False).uncalled_modules_warnings(False)
+        info = dict(flops=flops.total(), activations=activations.total())
+        by_module = flops.by_module()
+    parts = {name: int(by_module.get(name, 0))
+             for name in ('backbone', 'neck', 'decode_head', 'auxiliary_head')
+             if getattr(model, name, None) is not None}
     streams = getattr(model, 'num_streams', 1)
     return dict(
         config=osp.basename(cfg.filename) if cfg.filename else None,
         input_shape=[1, sum(channels), h, w], modality_channels=list(channels),
         num_streams=streams, flops=int(info['flops']),
-        flops_per_stream=int(info['flops']) / streams,
+        flops_per_stream=int(info['flops']) / streams, flops_by_part=parts,
         activations=int(info['activations']), params=parameter_breakdown(model))
 
 
@@ -125,6 +138,8 @@ def report(result: dict) -> str:
         f"{tuple(result['modality_channels'])} stacked, {result['num_streams']} streams",
         f'FLOPs (one forward, all streams + ensemble): {gflops:.2f} G '
         f"(mean per stream {result['flops_per_stream'] / 1e9:.2f} G)",
+        *(f'  {name}: {value / 1e9:.2f} G'
+          for name, value in result.get('flops_by_part', {}).items()),
         f"parameters: {p['total'] / 1e6:.2f} M",
     ]
     for key in ('backbone_shared', 'backbone_private_norms', 'neck', 'decode_head',
@@ -152,13 +167,10 @@ def main(argv=None):
     if not osp.isfile(args.config):
         sys.exit(f'config file {args.config!r} not found')
     import cen_mm  # noqa: F401
-    from mmengine.config import Config, DictAction
+    from mmengine.config import Config
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
-        action = DictAction(option_strings=[], dest='x')
-        ns = argparse.Namespace()
-        action(None, ns, args.cfg_options)
-        cfg.merge_from_dict(ns.x)
+        cfg.merge_from_dict(args.cfg_options)
     result = complexity(cfg, args.shape)
     paper = PAPER_PARAMS.get(result['config'] or '')
     if paper:
