@@ -158,7 +158,7 @@ def test_paper_hyper_parameters(name):
     scales = {t['scale_factor'] for t in tta['transforms'][0]}
     assert len(scales) >= 3 and 1.0 in scales
     assert sorted(t['prob'] for t in tta['transforms'][1]) == [0.0, 1.0]
-    assert cfg.visualizer.type == 'SegLocalVisualizer'
+    assert cfg.visualizer.type == 'RGBDSegLocalVisualizer'  # mmseg's, multi-panel
     assert cfg.train_dataloader.dataset.type == dataset
 
 
