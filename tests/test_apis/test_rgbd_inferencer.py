@@ -192,3 +192,27 @@ def test_demo_script_writes_picture(setup, tmp_path):
                str(tmp_path / 'missing.png'), DEMO, setup['ckpt']], check=False)
     assert bad.returncode != 0 and 'depth input' in bad.stderr
     assert not osp.exists(tmp_path / 'rgbd_demo.png')
+
+
+def test_nyudv2_config_loader_replaced_and_its_depth_encoding_used(setup):
+    """A file-based config (LoadRGBDFromFile + LoadRGBDAnnotations in its test
+    pipeline): the loader is replaced, annotations dropped, and NYUDv2's depth
+    encoding (1/5000) is the default."""
+    from mmengine.config import Config
+
+    from cen_mm.seg.apis import RGBDSegInferencer
+    from tests.fixtures.tools import ROOT
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', 'cen', 'refinenet_r101_nyud.py'))
+    cfg.model.backbone.update(depth=18, base_channels=8, stem_channels=8,
+                              init_cfg=None, norm_eval=False)
+    cfg.model.decode_head.update(in_channels=(8, 16, 32, 64),
+                                 stage_channels=(16, 8, 8, 8), dropout_ratio=0.0)
+    inf = RGBDSegInferencer(cfg, None, device='cpu')
+    types = [t.__class__.__name__ for t in inf.pipeline.transforms]
+    assert types == ['RGBDInferencerLoader', 'PackSegInputs']
+    assert inf.loader.depth_encoding == dict(type='linear', scale=1 / 5000)
+    assert len(inf.model.dataset_meta['classes']) == 40  # NYUDv2's, not Cityscapes'
+    result = inf(dict(rgb=setup['rgb'], depth=setup['depth']))
+    ens, streams = reference_predictions(inf.model, _stacked(0, scale=1 / 5000))
+    np.testing.assert_array_equal(result['predictions'], ens)
+    np.testing.assert_array_equal(result['stream_predictions'][1], streams[1])
