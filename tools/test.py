@@ -75,6 +75,10 @@ def _enable_seg_visualization(cfg, args):
     if cfg.visualizer.get('type') in ('SegLocalVisualizer',
                                       'mmseg.SegLocalVisualizer'):
         cfg.visualizer['type'] = 'RGBDSegLocalVisualizer'
+    names = next((h['stream_names'] for h in cfg.get('custom_hooks') or []
+                  if h.get('stream_names')), None)  # e.g. ExchangeStatsHook's
+    if names and cfg.visualizer['type'] == 'RGBDSegLocalVisualizer':
+        cfg.visualizer.setdefault('stream_names', list(names))
     if args.show:
         hook['show'] = True
         hook['wait_time'] = args.wait_time
