@@ -216,3 +216,26 @@ def test_nyudv2_config_loader_replaced_and_its_depth_encoding_used(setup):
     ens, streams = reference_predictions(inf.model, _stacked(0, scale=1 / 5000))
     np.testing.assert_array_equal(result['predictions'], ens)
     np.testing.assert_array_equal(result['stream_predictions'][1], streams[1])
+
+
+def test_demo_script_folders(setup, tmp_path):
+    """Folder input: one picture per RGB/depth pair, named after the files."""
+    import importlib.util
+
+    from tests.fixtures.tools import ROOT
+    spec = importlib.util.spec_from_file_location(
+        'rgbd_demo', osp.join(ROOT, 'demo', 'rgbd_demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    data, out = setup['tmp'] / 'data', tmp_path / 'pictures'
+    demo.main([str(data / 'rgb'), str(data / 'depth'), DEMO, setup['ckpt'],
+               '--out-file', str(out), '--depth-encoding', '1/1000'])
+    assert sorted(p.name for p in out.iterdir()) == ['scene0.png', 'scene1.png']
+    scale = int(np.ceil(192 / min(H, W)))
+    assert cv2.imread(str(out / 'scene1.png')).shape[1] == 3 * W * scale + 8
+    assert demo.parse_depth_encoding('1/5000') == dict(type='linear', scale=1 / 5000)
+    assert demo.parse_depth_encoding('sunrgbd') == dict(type='sunrgbd')
+    with pytest.raises(Exception, match='metres per stored unit'):
+        demo.parse_depth_encoding('deep')
+    with pytest.raises(SystemExit, match='both be files or both be folders'):
+        demo.main([str(data / 'rgb'), setup['depth'], DEMO, setup['ckpt']])

@@ -136,7 +136,9 @@ class RGBDSegInferencer(MMSegInferencer):
                 return Config.fromfile(osp.join(root, entry['Config'])), \
                     entry.get('Weights')
         raise ValueError(f'{model!r} is neither a config file nor a model name of '
-                         f'cen_mm (model-index.yml lists: {", ".join(names)})')
+                         f'cen_mm ({len(names)} names in {root}/model-index.yml, e.g. '
+                         f'{", ".join(names[:3])}; list them with '
+                         "RGBDSegInferencer.list_models('cen_mm'))")
 
     def _init_model(self, cfg: ConfigType, weights: Optional[str],
                     device: str = 'cpu') -> nn.Module:
