@@ -40,6 +40,16 @@ def test_paper_numbers():
     fusion = models['cen-pix2pix_fusion_rgb+edge-to-depth_taskonomy']['Results'][0]
     assert fusion['Metrics'] == {'MAE': 2.75, 'MSE': 6.6}
     assert models['cen_demo_refinenet_r18_synthrgbd']['Results'][0]['Metrics'] == {}
+    cycle = models['cen-pix2pix_cycle-dec1_rgb+shade+texture_taskonomy']['Results'][0]
+    assert cycle['Metrics']['RGB FID'] == 61.25 and cycle['Metrics']['Texture MAE'] == 1.62
+    both = models['cen-pix2pix_mm-multitask-cen-enc+dec_texture+shade-to-rgb+depth'
+                  '_taskonomy']['Results'][0]['Metrics']
+    assert both == {'RGB FID': 60.26, 'RGB KID': 1.57, 'Depth MAE': 1.58,
+                    'Depth MSE': 2.94}
+    # every Taskonomy config carries the paper's numbers
+    for name, model in models.items():
+        if model['Results'][0]['Dataset'] == 'Taskonomy':
+            assert model['Results'][0]['Metrics'], name
 
 
 def test_cen_mm_base_still_resolves_through_the_index(tmp_path):
