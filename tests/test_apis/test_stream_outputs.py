@@ -57,11 +57,16 @@ def test_test_tool_tta_on_demo_config(tmp_path, demo_ckpt):
     """--tta uses the demo config's tta_pipeline; single-view stream maps are dropped,
     so only the ensemble is evaluated."""
     proc = run([sys.executable, 'tools/test.py', DEMO, demo_ckpt[1], '--tta',
-                '--work-dir', str(tmp_path / 'work'), '--cfg-options',
-                'test_dataloader.dataset.num_samples=2', 'test_dataloader.batch_size=2'])
+                '--work-dir', str(tmp_path / 'work'), '--show-dir', str(tmp_path / 'vis'),
+                '--cfg-options', 'test_dataloader.dataset.num_samples=2',
+                'test_dataloader.batch_size=2'])
     log = proc.stdout + proc.stderr
     assert 'Iter(test) [1/1]' in log and ' mIoU: ' in log
     assert 's0.mIoU' not in log and 'per-stream predictions are not averaged' in log
+    # pictures from the first view: rgb, depth, ground truth, (ensemble) prediction
+    pictures = sorted(glob.glob(str(tmp_path / 'vis' / '**' / '*.png'), recursive=True))
+    assert len(pictures) == 2
+    assert cv2.imread(pictures[0]).shape[1] == 4 * 48 * 4 + 3 * 4
 
 
 def test_stream_tta_model_averages_ensemble_and_drops_streams():

@@ -27,7 +27,8 @@ class RGBDSegVisualizationHook(SegVisualizationHook):
     per-stream predictions).
 
     Samples whose metainfo has ``modality_channels`` are drawn from the batch's
-    ``inputs``; other samples (plain RGB datasets) as mmseg does, from ``img_path``.
+    ``inputs`` (with ``--tta``: the first view, resized to the prediction); other
+    samples (plain RGB datasets) as mmseg does, from ``img_path``.
     Arguments: those of :class:`mmseg.engine.hooks.SegVisualizationHook`.
     """
 
@@ -36,6 +37,9 @@ class RGBDSegVisualizationHook(SegVisualizationHook):
         if self.draw is False or mode == 'train':
             return
         inputs = data_batch.get('inputs') if isinstance(data_batch, dict) else None
+        if isinstance(inputs, (list, tuple)) and inputs and isinstance(
+                inputs[0], (list, tuple)):
+            inputs = inputs[0]  # --tta: the first view of every sample
         multimodal = (
             isinstance(inputs, (list, tuple)) and len(inputs) == len(outputs)
             and all(hasattr(x, 'shape') and len(x.shape) == 3 for x in inputs)
