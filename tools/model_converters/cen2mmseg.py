@@ -118,11 +118,11 @@ def extract_state_dict(checkpoint) -> Dict[str, torch.Tensor]:
     if isinstance(checkpoint, dict) and 'segmenter' in checkpoint:
         state_dict = checkpoint['segmenter']
         if not isinstance(state_dict, dict) or not state_dict:
+            what = ('empty' if isinstance(state_dict, dict)
+                    else f'a {type(state_dict).__name__}')
             raise ConversionError(
-                "the checkpoint's 'segmenter' entry is "
-                f"{'empty' if isinstance(state_dict, dict) else type(state_dict).__name__}"
-                ': expected the state dict of the official RefineNet (nothing to '
-                'convert)')
+                f"the checkpoint's 'segmenter' entry is {what}: expected the state "
+                'dict of the official RefineNet (nothing to convert)')
         return state_dict
     if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
         raise ConversionError("found 'state_dict' (an mmengine checkpoint?), expected "
@@ -171,8 +171,9 @@ def save_converted(checkpoint: dict, dst: str) -> None:
                               f'parent is a file ({err.filename}); choose another '
                               'destination') from None
     except PermissionError as err:
-        raise ConversionError(f'cannot write {dst}: permission denied '
-                              f'({err.filename}); choose a writable destination') from None
+        raise ConversionError(f'cannot write {dst}: permission denied ('
+                              f'{err.filename}); choose a writable destination'
+                              ) from None
     except OSError as err:
         raise ConversionError(f'cannot write {dst}: {err.strerror} ({err.filename})'
                               ) from None

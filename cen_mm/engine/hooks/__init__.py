@@ -12,5 +12,6 @@ from .sparsity_hook import CENSparsityHook, penalized_gammas
 __all__ = [
     'CENSparsityHook', 'ExchangeStatsHook', 'exchange_stats_record',
     'load_exchange_records', 'penalized_gammas', 'NonFiniteGuardHook',
-    'non_finite_log_vars', 'non_finite_tensors', 'SafeCheckpointHook', 'ClassCountCheckHook'
+    'non_finite_log_vars', 'non_finite_tensors', 'SafeCheckpointHook',
+    'ClassCountCheckHook'
 ]

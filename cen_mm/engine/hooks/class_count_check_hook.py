@@ -30,8 +30,9 @@ def _heads(model):
 
 @HOOKS.register_module()
 class ClassCountCheckHook(Hook):
-    """Raise :class:`ConfigMismatchError` (a ``ValueError``) if a head's ``num_classes`` differs from the classes of the
-    dataset it is trained or evaluated on (naming both and the config key to fix)."""
+    """Raise :class:`ConfigMismatchError` (a ``ValueError``) if a head's
+    ``num_classes`` differs from the classes of the dataset it is trained or evaluated
+    on (naming both and the config key to fix)."""
 
     def _check(self, runner, loader_name: str) -> None:
         loader = getattr(runner, loader_name, None)
@@ -44,7 +45,8 @@ class ClassCountCheckHook(Hook):
                 raise ConfigMismatchError(
                     f'{key}={num}, but the {loader_name.split("_")[0]} dataset '
                     f'{type(dataset).__name__} has {len(classes)} classes '
-                    f'({", ".join(map(str, classes[:5]))}{", ..." if len(classes) > 5 else ""}). '
+                    f'({", ".join(map(str, classes[:5]))}'
+                    f'{", ..." if len(classes) > 5 else ""}). '
                     f'Set {key}={len(classes)} (e.g. --cfg-options {key}='
                     f'{len(classes)}) or use the dataset the model was built for.')
 

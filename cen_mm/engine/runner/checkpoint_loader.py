@@ -112,7 +112,8 @@ def _offending_globals(filename: str, err: Exception) -> List[str]:
 
 
 def _corrupt(filename: str, err: Exception) -> CorruptCheckpointError:
-    first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    text = str(err).strip()
+    first_line = text.splitlines()[0] if text else type(err).__name__
     return CorruptCheckpointError(
         f'checkpoint {filename} is truncated or not a torch checkpoint ({first_line}). '
         'Re-download it, or use another checkpoint (e.g. an earlier iter_*.pth / '
