@@ -2,7 +2,7 @@
 
     python demo/rgbd_demo.py RGB DEPTH CONFIG CHECKPOINT [--out-file F] [--show-streams]
         [--show-exchange] [--depth-encoding ENC] [--device cpu] [--opacity 0.8]
-        [--pred-dir DIR]
+        [--pred-dir DIR] [--cfg-options KEY=VALUE ...]
 
 RGB and DEPTH are files (one picture is written to ``--out-file``, default
 ``rgbd_demo.png``) or folders (files paired by name; one picture per pair is written
@@ -44,6 +44,7 @@ def parse_depth_encoding(text):
 
 
 def parse_args(argv=None):
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description='CEN RGB-D segmentation of your own images (cen_mm)')
     parser.add_argument('rgb', help='RGB image file, or a folder of them')
@@ -62,6 +63,10 @@ def parse_args(argv=None):
     parser.add_argument('--pred-dir', help='also write the label maps (ensemble: '
                         'NAME.png, streams: s{m}/NAME.png) into this folder')
     parser.add_argument('--device', default='cpu', help='e.g. cpu or cuda:0')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config settings, e.g. '
+                        'model.backbone.exchange_mode=all for converted official '
+                        'checkpoints')
     parser.add_argument('--opacity', type=float, default=0.6,
                         help='opacity of the label colours over RGB (0..1)')
     return parser.parse_args(argv)
@@ -76,10 +81,15 @@ def main(argv=None):
     folders = osp.isdir(args.rgb), osp.isdir(args.depth)
     if folders[0] != folders[1]:
         sys.exit('RGB and DEPTH must both be files or both be folders')
+    from mmengine.config import Config
+
     from cen_mm.seg.apis import RGBDSegInferencer
     from cen_mm.seg.visualization import write_image
 
-    inferencer = RGBDSegInferencer(args.config, args.checkpoint,
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    inferencer = RGBDSegInferencer(cfg, args.checkpoint,
                                    depth_encoding=args.depth_encoding,
                                    device=args.device)
     names = inferencer.modality_names

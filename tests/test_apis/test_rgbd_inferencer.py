@@ -239,3 +239,26 @@ def test_demo_script_folders(setup, tmp_path):
         demo.parse_depth_encoding('deep')
     with pytest.raises(SystemExit, match='both be files or both be folders'):
         demo.main([str(data / 'rgb'), setup['depth'], DEMO, setup['ckpt']])
+
+
+def test_demo_script_cfg_options(setup, tmp_path):
+    """--cfg-options reach the model (here: exchange switched off)."""
+    import importlib.util
+
+    from cen_mm.core import iter_exchanging_norms
+    from tests.fixtures.tools import ROOT
+    spec = importlib.util.spec_from_file_location(
+        'rgbd_demo', osp.join(ROOT, 'demo', 'rgbd_demo.py'))
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    demo.main([setup['rgb'], setup['depth'], DEMO, setup['ckpt'], '--out-file',
+               str(tmp_path / 'p.png'), '--pred-dir', str(tmp_path / 'pred'),
+               '--cfg-options', 'model.backbone.exchange_threshold=0'])
+    reference = demo_model()
+    for _, norm in iter_exchanging_norms(reference):
+        norm.threshold = 0.0
+    ens, streams = reference_predictions(reference, _stacked(0))
+    saved = cv2.imread(str(tmp_path / 'pred' / 's0' / 'scene0.png'), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(saved, streams[0])
+    with_exchange = reference_predictions(setup['model'], _stacked(0))[1][0]
+    assert not np.array_equal(saved, with_exchange)  # the option changed the model
