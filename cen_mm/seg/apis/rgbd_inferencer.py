@@ -25,7 +25,7 @@ from mmengine.logging import print_log
 
 from mmseg.apis import MMSegInferencer
 from mmseg.registry import DATASETS, INFERENCERS, TRANSFORMS
-from mmseg.utils import ConfigType
+from mmseg.utils import ConfigType, get_classes, get_palette
 from ..datasets.depth_io import check_depth_encoding
 from ..datasets.rgbd_dataset import read_conversion_meta
 from ..evaluation.stream_iou_metric import ENSEMBLE_KEY, save_label_map, stream_keys
@@ -159,14 +159,12 @@ class RGBDSegInferencer(MMSegInferencer):
                                cfg: Optional[ConfigType]) -> None:
         """mmseg's loading; classes/palette from the checkpoint, else from the
         config's test dataset (never Cityscapes' for an RGB-D model)."""
-        super()._load_weights_to_model(model, checkpoint, cfg)
-        has_meta = checkpoint is not None and (
-            'dataset_meta' in checkpoint.get('meta', {})
-            or 'CLASSES' in checkpoint.get('meta', {}))
-        if not has_meta:
-            meta = self._dataset_meta_from_cfg(cfg)
-            if meta is not None:
-                model.dataset_meta = meta
+        meta = checkpoint.get('meta', {}) if checkpoint is not None else {}
+        if checkpoint is not None:
+            super()._load_weights_to_model(model, checkpoint, cfg)
+        if 'dataset_meta' not in meta and 'CLASSES' not in meta:
+            model.dataset_meta = self._dataset_meta_from_cfg(cfg) or dict(
+                classes=get_classes('cityscapes'), palette=get_palette('cityscapes'))
 
     @staticmethod
     def _dataset_meta_from_cfg(cfg: ConfigType) -> Optional[dict]:
