@@ -69,3 +69,29 @@ def test_paper_parameter_count_is_reported():
                             flops_per_stream=5, activations=1,
                             params=dict(total=118_200_000)))
     assert 'paper: 118.2 M parameters' in text and 'measured 118.2 M' in text
+
+
+PIX2PIX_DEMO = f'{ROOT}/configs/cen_pix2pix/cen-pix2pix_demo_synth_rgb+edge-to-depth_cpu.py'
+
+
+def test_translation_generator_flops_scale_with_streams():
+    """CEN U-Net: convs shared by the input streams, stacked on the batch axis, so
+    two input streams cost twice one stream's FLOPs; the extra parameters are one
+    more stream's private encoder norms (and the ensemble weights)."""
+    tool = _tool()
+    two = tool.complexity(Config.fromfile(PIX2PIX_DEMO))
+    cfg = Config.fromfile(PIX2PIX_DEMO)
+    cfg.model.tasks = [dict(inputs=['rgb'], target='depth_zbuffer')]
+    one = tool.complexity(cfg)
+    assert two['input_shape'] == [2, 3, 64, 64] and one['input_shape'] == [1, 3, 64, 64]
+    assert two['flops'] == pytest.approx(2 * one['flops'], rel=1e-3)
+    p2, p1 = two['params'], one['params']
+    assert p2['generator_shared'] - p1['generator_shared'] in (0, 1, 2)  # alpha
+    # one more stream's encoder norms (the decoder's norms do not depend on M)
+    assert 0 < p2['generator_private_norms'] - p1['generator_private_norms'] < \
+        p1['generator_private_norms']
+    assert p2['discriminators'] == p1['discriminators']
+    assert tool.paper_params('cen-pix2pix_cycle-dec1_rgb+depth+normal_taskonomy.py')[0] \
+        == 54.5
+    assert tool.paper_params(
+        'cen-pix2pix_multitask-cen-dec_rgb-to-semseg+depth+normal_taskonomy.py')[0] == 124.3
