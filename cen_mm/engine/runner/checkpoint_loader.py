@@ -151,8 +151,9 @@ def safe_torch_load(filename: str, map_location=None,
         raise _corrupt(filename, err) from None
 
 
+# (mmengine logs "Loads checkpoint by {name[10:]} backend": hence the load_from_ names)
 @CheckpointLoader.register_scheme(prefixes='', force=True)
-def load_local_checkpoint(filename: str, map_location=None):
+def load_from_local(filename: str, map_location=None):
     """Load a local checkpoint safely (see the module docstring)."""
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
@@ -162,7 +163,7 @@ def load_local_checkpoint(filename: str, map_location=None):
 
 
 @CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), force=True)
-def load_url_checkpoint(filename: str, map_location=None):
+def load_from_url(filename: str, map_location=None):
     """mmengine's download-and-cache loader with the same allow-list and clear errors
     (no network, bad URL)."""
     try:
@@ -179,3 +180,7 @@ def load_url_checkpoint(filename: str, map_location=None):
             f'refusing to load downloaded checkpoint {filename}: it references '
             f'{", ".join(offending) or "objects outside the allow-list"}. If you trust '
             'it, download it, and load the local file with --unsafe-load.') from None
+
+
+load_local_checkpoint = load_from_local
+load_url_checkpoint = load_from_url
