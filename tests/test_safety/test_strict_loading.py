@@ -57,6 +57,13 @@ def test_resume_in_a_work_dir_without_checkpoint(seg_runner, tmp_path):
                        'in the work dir .*empty'):
         runner.train()
     assert not osp.exists(osp.join(runner.work_dir, 'iter_2.pth'))
+    gone = str(tmp_path / 'deleted' / 'iter_8.pth')
+    with open(osp.join(runner.work_dir, 'last_checkpoint'), 'w') as f:
+        f.write(gone)
+    runner = seg_runner('empty', resume=True)
+    with pytest.raises(CheckpointNotFoundError, match=f'last_checkpoint names {gone}, '
+                       'which does not exist'):
+        runner.train()
 
 
 @pytest.mark.parametrize('num_classes', [2, 4])

@@ -93,12 +93,19 @@ class CENRunner(Runner):
         return self._evaluate(super().test)
 
     def load_or_resume(self) -> None:
-        if not self._has_loaded and self._resume and self._load_from is None and \
-                find_latest_checkpoint(self.work_dir) is None:
-            raise CheckpointNotFoundError(
-                f'--resume: no checkpoint to resume from in the work dir '
-                f'{self.work_dir} (it has no last_checkpoint file). Check --work-dir, '
-                'pass --resume PATH, or drop --resume to train from scratch.')
+        if not self._has_loaded and self._resume and self._load_from is None:
+            latest = find_latest_checkpoint(self.work_dir)
+            if latest is None:
+                raise CheckpointNotFoundError(
+                    f'--resume: no checkpoint to resume from in the work dir '
+                    f'{self.work_dir} (it has no last_checkpoint file). Check '
+                    '--work-dir, pass --resume PATH, or drop --resume to train from '
+                    'scratch.')
+            if '://' not in latest and not osp.isfile(latest):
+                raise CheckpointNotFoundError(
+                    f'--resume: {osp.join(self.work_dir, "last_checkpoint")} names '
+                    f'{latest}, which does not exist. Pass --resume PATH with an '
+                    'existing checkpoint of this run.')
         super().load_or_resume()
 
     def resume(self, filename, *args, **kwargs):
