@@ -34,7 +34,8 @@ optim_wrapper = dict(
         # the ensemble weights learn faster (official code: decoder-side lr)
         'alpha': dict(lr_mult=5.0, decay_mult=0.0),
         # γ/β of the private norms move fast enough for exchange to start within the
-        # demo's 600 steps (the paper trains for tens of thousands)
+        # demo's 600 steps (the paper trains for tens of thousands); also sets the
+        # proximal shrinkage per step (lr of this group * lambda)
         'norms': dict(lr_mult=10.0, decay_mult=0.0),
     }))
 param_scheduler = [
@@ -51,9 +52,17 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-# λ larger than the paper's 5e-3 so that exchange starts within a few hundred steps.
+# Sparsity (tuned for this 600-step CPU run, not a paper value; see
+# docs/paper_protocol.md): proximal l1, i.e. after every AdamW step each stream's own
+# sub-part of gamma is soft-thresholded by lr * lambda. The total shrinkage over the
+# run, lambda * sum(lr of the norms) = 0.14 * 6.3 = 0.89, is below gamma's initial 1:
+# only channels whose gamma the loss itself lets fall reach theta, so the exchange is
+# partial and differs by layer and stream (measured: 16 % of all channels, 0-25 % per
+# layer). With the subgradient mode, AdamW normalises lambda * sign(gamma) by each
+# channel's own gradient scale and drives every channel of a stream's sub-part below
+# theta (50 % exchanged in every layer) for any lambda >= 5e-3 here.
 custom_hooks = [
-    dict(type='CENSparsityHook', lambda_=5e-2),
+    dict(type='CENSparsityHook', lambda_=0.14, mode='proximal'),
     dict(type='ExchangeStatsHook', interval=100, stream_names=['rgb', 'depth'],
          log_per_layer=False),
 ]
