@@ -85,7 +85,9 @@ class CENSparsityHook(Hook):
 
     Args:
         lambda_: λ (paper 5e-3 for segmentation, 1e-3 for translation; the official
-            segmentation code used 2e-4).
+            segmentation code sets 2e-4 but adds the penalty once per output, RGB,
+            depth and ensemble, i.e. 3 x 2e-4 = 6e-4 in this hook's terms; see
+            docs/paper_protocol.md).
         mode:
             ``'subgradient'`` (default): before every real optimizer step, add
             ``λ·sign(γ̂)`` to γ̂'s gradient. Precisely: let L be the loss handed to
