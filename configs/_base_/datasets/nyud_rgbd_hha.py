@@ -21,6 +21,7 @@ def _hha(pipeline):
 train_pipeline = _hha(_base_.train_pipeline)
 test_pipeline = _hha(_base_.test_pipeline)
 tta_pipeline = _hha(_base_.tta_pipeline)
+jitter_train_pipeline = _hha(_base_.jitter_train_pipeline)  # option, see the base
 
 
 def _split(split, pipeline):
