@@ -39,10 +39,11 @@ def test_every_unshared_row_has_private_decoders():
 
 def test_unshared_row_is_two_uni_modal_networks_by_parameter_count():
     """2 x (one RefineNet-R101: 118.1M, paper Table 2) + the 2 ensemble weights."""
-    unshared = _build_meta(Config.fromfile(osp.join(
-        ABLATION_DIR, 'refinenet_r101_nyud_convs-unshared_bn-unshared_l1-none_exchange-no.py')))
-    one = _build_meta(Config.fromfile(osp.join(
-        ABLATION_DIR, 'refinenet_r101_nyud_convs-shared_bn-shared_l1-none_exchange-no.py')))
+    row = 'refinenet_r101_nyud_convs-{}_l1-none_exchange-no.py'
+    unshared = _build_meta(Config.fromfile(
+        osp.join(ABLATION_DIR, row.format('unshared_bn-unshared'))))
+    one = _build_meta(Config.fromfile(
+        osp.join(ABLATION_DIR, row.format('shared_bn-shared'))))
     uni_modal = _count(one) - 2  # one network for both streams, minus alpha
     assert round(uni_modal / 1e6, 1) == 118.1
     assert _count(unshared) == 2 * uni_modal + 2
@@ -153,7 +154,8 @@ def test_loss_of_one_stream_does_not_reach_the_other_network():
                                               or '.norms.1.' in name))
         if stream1:
             assert p.grad is None or not p.grad.any(), name
-        elif name.startswith(('backbone.conv1.convs.0', 'decode_head.heads.0.conv_seg')):
+        elif name.startswith(('backbone.conv1.convs.0',
+                              'decode_head.heads.0.conv_seg')):
             assert p.grad is not None and p.grad.any(), name
 
 

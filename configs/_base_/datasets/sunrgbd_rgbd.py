@@ -8,10 +8,11 @@
 # flip. Resizing as the official code: RGB bicubic (clipped to 0..255), depth nearest
 # (holes stay holes), labels nearest; no photometric distortion. Option (cen_mm's
 # pre-#17 default): bilinear resize of all channels plus RGB-only photometric
-# distortion: `train_dataloader = dict(dataset=dict(pipeline=_base_.jitter_train_pipeline))`
-# in a child config. If the conversion
-# stored 8-bit relative depth (CMX/DFormer release, meta.json depth_encoding scale
-# 1/255), depth is in [0, 1]: use e.g. mean 0.48, std 0.28 for the 4th channel.
+# distortion, in a child config:
+#   train_dataloader = dict(dataset=dict(pipeline=_base_.jitter_train_pipeline))
+# If the conversion stored 8-bit relative depth (CMX/DFormer release, meta.json
+# depth_encoding scale 1/255), depth is in [0, 1]: use e.g. mean 0.48, std 0.28 for the
+# 4th channel.
 # A child config that changes `depth_type` to 'hha' must redefine the pipelines,
 # dataloaders and `rgbd_data_preprocessor` (6 channels) as well.
 dataset_type = 'SUNRGBDDataset'

@@ -1,7 +1,8 @@
 """Resize a stacked multi-modal image with one interpolation per modality.
 
 The official CEN segmentation code resizes RGB with bicubic and depth with nearest
-interpolation (``utils/transforms.py``: ``{'rgb': INTER_CUBIC, 'depth': INTER_NEAREST}``):
+interpolation (``utils/transforms.py``:
+``{'rgb': INTER_CUBIC, 'depth': INTER_NEAREST}``):
 nearest keeps every depth value a measured one, so holes (0) stay holes and no
 "half-way" depths appear at object borders. mmseg's ``Resize`` applies one
 interpolation to all channels of ``results['img']``; ``ModalityResize`` splits the
@@ -44,8 +45,8 @@ class ModalityResize(Resize):
                  value_ranges: Optional[Sequence[Optional[Tuple[float, float]]]] = None,
                  **kwargs):
         if 'interpolation' in kwargs:
-            raise ValueError('ModalityResize: give `interpolations` (one per modality), '
-                             'not `interpolation`')
+            raise ValueError('ModalityResize: give `interpolations` (one per '
+                             'modality), not `interpolation`')
         if kwargs.get('backend', 'cv2') != 'cv2':
             raise ValueError('ModalityResize supports the cv2 backend only, got '
                              f"backend={kwargs['backend']!r}")
@@ -72,7 +73,8 @@ class ModalityResize(Resize):
         channels = results.get('modality_channels')
         if channels is None:
             raise KeyError('ModalityResize needs results["modality_channels"] (the '
-                           'channels of each stacked modality, set by LoadRGBDFromFile); '
+                           'channels of each stacked modality, set by '
+                           'LoadRGBDFromFile); '
                            'use mmseg\'s Resize for a single-modality image')
         channels = tuple(int(c) for c in channels)
         if len(channels) != len(self.interpolations) or img.ndim != 3 \

@@ -19,8 +19,8 @@ Heads (CEN shares every parameter except the norm layers):
   on all M streams stacked along the batch. ``'shared'``: one norm for the stacked
   streams (statistics of all streams' samples together).
 * ``shared_heads=False``: every stream has its own copy of each head
-  (:class:`~cen_mm.seg.models.utils.StreamHeads`); with ``CENResNet(shared_convs=False)``
-  the streams are separate networks, decoder included (the papers' "unshared" rows).
+  (:class:`~cen_mm.seg.models.utils.StreamHeads`); with
+  ``CENResNet(shared_convs=False)`` the streams are separate networks, decoder included (the papers' "unshared" rows).
 
 Only ``extract_feat``/``encode_decode``/``loss``/``_forward`` are overridden, so mmseg's
 whole / slide inference, ``predict`` post-processing and ``--tta`` work unchanged.

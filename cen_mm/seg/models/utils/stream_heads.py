@@ -32,7 +32,8 @@ class StreamHeads(nn.Module):
     def __init__(self, head_cfg: dict, num_streams: int):
         super().__init__()
         if num_streams < 1:
-            raise ValueError(f'StreamHeads: num_streams must be >= 1, got {num_streams}')
+            raise ValueError(
+                f'StreamHeads: num_streams must be >= 1, got {num_streams}')
         self.num_streams = num_streams
         self.heads = nn.ModuleList(MODELS.build(head_cfg) for _ in range(num_streams))
 
@@ -61,7 +62,8 @@ class StreamHeads(nn.Module):
         """The (parameter-free) loss of one head on one stream's logits."""
         return self.heads[0].loss_by_feat(seg_logits, batch_data_samples)
 
-    def predict_by_feat(self, seg_logits: Tensor, batch_img_metas: List[dict]) -> Tensor:
+    def predict_by_feat(self, seg_logits: Tensor,
+                        batch_img_metas: List[dict]) -> Tensor:
         """Resize logits to the input size, as every copy would."""
         return self.heads[0].predict_by_feat(seg_logits, batch_img_metas)
 
