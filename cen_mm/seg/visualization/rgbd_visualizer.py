@@ -3,9 +3,6 @@ picture per RGB-D sample: every input modality (depth colour-mapped), the ground
 the ensemble prediction and each stream's prediction, optionally the exchanged-channel
 fraction of every exchanging layer.
 """
-import os
-import os.path as osp
-import tempfile
 from typing import List, Optional, Sequence
 
 import cv2
@@ -16,31 +13,13 @@ from mmengine.structures import PixelData
 from mmseg.registry import VISUALIZERS
 from mmseg.visualization import SegLocalVisualizer
 from ..evaluation.stream_iou_metric import ENSEMBLE_KEY, stream_keys
+from cen_mm.utils.image_io import write_rgb_image as write_image  # noqa: F401
 
 MIN_PANEL_SIDE = 192  # small inputs are enlarged (nearest) so titles stay readable
 TITLE_HEIGHT = 22
 BAR_CHART_HEIGHT = 140
 STREAM_COLOURS = [(230, 80, 60), (60, 120, 230), (60, 180, 90), (200, 160, 40),
                   (150, 80, 200)]
-
-
-def write_image(rgb: np.ndarray, path: str) -> None:
-    """Write an RGB uint8 picture atomically (temporary file beside it, then rename)."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    ext = osp.splitext(path)[1] or '.png'
-    ok, data = cv2.imencode(ext, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ValueError(f'cannot encode a picture as {ext!r} for {path}')
-    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def colour_depth(depth: np.ndarray) -> np.ndarray:

@@ -15,9 +15,7 @@ The pipeline is the config's test pipeline with the loading step replaced by
 arrays) and a resize to the model's size where the config has none.
 """
 import copy
-import os
 import os.path as osp
-import tempfile
 from typing import Dict, List, Optional, Sequence
 
 import cv2
@@ -29,6 +27,7 @@ from mmengine.registry import init_default_scope
 from mmagic.registry import TRANSFORMS
 from ..datasets.domain_decoding import decode_domain, domain_decoding
 from ..datasets.transforms import _store, read_png
+from cen_mm.utils.image_io import write_rgb_image as write_picture  # noqa: F401
 
 LOADERS = ('LoadTaskonomyDomains', 'LoadSynthDomains', 'TranslationInferencerLoader')
 
@@ -107,25 +106,6 @@ def _to_rgb_uint8(tensor) -> np.ndarray:
     array = tensor.detach().cpu().numpy() if hasattr(tensor, 'detach') else tensor
     array = np.clip(np.round(np.asarray(array, np.float32)), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(array.transpose(1, 2, 0)[..., ::-1])
-
-
-def write_picture(rgb: np.ndarray, path: str) -> None:
-    """Write an RGB uint8 picture atomically."""
-    folder = osp.dirname(osp.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    ext = osp.splitext(path)[1] or '.png'
-    ok, data = cv2.imencode(ext, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise ValueError(f'cannot encode a picture as {ext!r} for {path}')
-    fd, tmp = tempfile.mkstemp(suffix=ext, dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as f:
-            f.write(data.tobytes())
-        os.replace(tmp, path)
-    except BaseException:
-        if osp.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 def _titled(image: np.ndarray, title: str, side: int) -> np.ndarray:
