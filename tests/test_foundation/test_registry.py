@@ -9,6 +9,8 @@ import cen_mm  # noqa: F401
 SCOPE_NEUTRAL = [
     ('MODELS', 'ModalityNorm', 'cen_mm.core.modality_norm'),
     ('MODELS', 'CENResNet', 'cen_mm.models.backbones.cen_resnet'),
+    ('MODELS', 'MultiStreamBackbone', 'cen_mm.models.backbones.multi_stream_backbone'),
+    ('MODELS', 'ModalityLayerNorm', 'cen_mm.core.modality_layer_norm'),
     ('MODELS', 'ExchangeNeck', 'cen_mm.models.necks.exchange_neck'),
     ('MODELS', 'SelectStream', 'cen_mm.models.necks.select_stream'),
     ('MODELS', 'ModalityConv2d', 'cen_mm.models.backbones.modality_conv'),

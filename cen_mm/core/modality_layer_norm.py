@@ -1,0 +1,97 @@
+"""``ModalityLayerNorm``: M private LayerNorms over a stream-major stacked batch, with
+optional channel exchange, for channel-last tokens (Swin, MiT) and mmpretrain's
+``LayerNorm2d`` (ConvNeXt, both data formats).
+
+It is a :class:`~cen_mm.core.ModalityNorm` (same constructor, ``norms.{m}.*`` keys,
+``gamma()``, ``exchange_mask()``, ``owner_mask``, ``exchange``, ``num_streams``), so the
+sparsity / statistics hooks (:func:`~cen_mm.core.iter_exchanging_norms`), checkpoint
+inflation and the ensemble see it without any LayerNorm-specific code. Only the forward
+differs: LayerNorm normalises each token over its C channels, so the channel axis is the
+*last* one for ``nn.LayerNorm`` and for ``LayerNorm2d(data_format='channel_last')``,
+and axis 1 for ``LayerNorm2d(data_format='channel_first')``.
+
+Exchange on LayerNorm (an extension of the papers, which define the rule for BN/IN):
+the γ-threshold rule is applied to LN's per-channel scale ``weight`` exactly as to BN's
+γ: channel c of stream m, in stream m's own sub-part, with ``|weight_m[c]| < θ`` takes
+the mean over the other streams of their post-LN channel c (every token); the ℓ1
+penalty of the sparsity hook acts on the same sub-part of ``weight``. A small LN scale
+makes a channel carry little after the norm just as a small BN γ does. The difference:
+BN normalises each channel over the batch, LN normalises each token over its channels,
+so a replaced channel carries values normalised with the *other* streams' per-token
+statistics. The rule is the papers'; its justification for LN is by analogy (their
+analysis is for BN/IN).
+"""
+import inspect
+from typing import Optional
+
+import torch
+import torch.nn as nn
+from mmengine.registry import MODELS
+
+from .exchange import channel_exchange
+from .modality_norm import ModalityNorm
+
+
+def _takes_data_format(layer: nn.Module) -> bool:
+    """True for mmpretrain's ``LayerNorm2d`` (``forward(x, data_format=...)``)."""
+    return 'data_format' in inspect.signature(type(layer).forward).parameters
+
+
+@MODELS.register_module()
+class ModalityLayerNorm(ModalityNorm):
+    """M private LayerNorm layers; see the module docstring.
+
+    Args: as :class:`~cen_mm.core.ModalityNorm`; ``norm_cfg`` defaults to
+    ``dict(type='LN')``.
+
+    Shapes:
+        ``nn.LayerNorm``: (M*N, *S, C) -> (M*N, *S, C) (tokens, channel last).
+        ``LayerNorm2d``: (M*N, C, H, W) with ``data_format='channel_first'`` (its
+        default), (M*N, H, W, C) with ``'channel_last'``.
+    """
+
+    def __init__(self,
+                 num_features: int,
+                 num_streams: int,
+                 norm_cfg: Optional[dict] = None,
+                 exchange: bool = False,
+                 threshold: float = 2e-2,
+                 exchange_mode: str = 'subpart',
+                 shared: bool = False):
+        super().__init__(num_features, num_streams,
+                         norm_cfg=dict(type='LN') if norm_cfg is None else norm_cfg,
+                         exchange=exchange, threshold=threshold,
+                         exchange_mode=exchange_mode, shared=shared)
+
+    def _channel_axis(self, data_format: Optional[str]) -> int:
+        if data_format is None:  # each layer's own default
+            return 1 if _takes_data_format(self.norms[0]) else -1
+        if data_format not in ('channel_first', 'channel_last'):
+            raise ValueError("data_format must be 'channel_first' or 'channel_last', "
+                             f'got {data_format!r}')
+        return 1 if data_format == 'channel_first' else -1
+
+    def forward(self, x: torch.Tensor, data_format: Optional[str] = None) -> torch.Tensor:
+        M = self.num_streams
+        if x.shape[0] % M:
+            raise ValueError(
+                f'ModalityLayerNorm expects the {M} streams stacked along the batch '
+                f'dimension, but got batch {x.shape[0]}')
+        axis = self._channel_axis(data_format)
+        if x.shape[axis] != self.num_features:
+            raise ValueError(f'ModalityLayerNorm built for {self.num_features} channels '
+                             f'(axis {axis}) got input with shape {tuple(x.shape)}')
+        kwargs = {} if data_format is None else dict(data_format=data_format)
+        if self.shared:
+            return self.norms[0](x, **kwargs)
+        # Each stream's layer on its slice: exactly the stock layer's arithmetic. The
+        # concatenation is a new contiguous tensor nobody else holds, so the exchange
+        # may change it in place.
+        y = torch.cat([norm(c, **kwargs) for norm, c in zip(self.norms, x.chunk(M))])
+        if not self.exchange:
+            return y
+        if axis == 1:  # (M*N, C, *S)
+            shape = (M, x.shape[0] // M, *y.shape[1:])
+        else:  # (M*N, *S, C): every token of a stream is one "sample"
+            shape = (M, y.numel() // (M * self.num_features), self.num_features)
+        return channel_exchange(y, self.exchange_mask(), streams_shape=shape)
