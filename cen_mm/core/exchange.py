@@ -16,7 +16,7 @@ exchanged is selected by ``mode``:
 * ``'all'`` (official code): wherever ``|γ| < θ``.
 """
 import math
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 from torch.autograd.function import once_differentiable
@@ -91,13 +91,45 @@ def channel_exchange(x: torch.Tensor, mask: torch.Tensor,
         sync_free = x.device.type != 'cpu' or _is_compiling()
     if sync_free:
         return _MaskedChannelExchange.apply(x, mask.detach().to(x.device), shape)
+    return exchange_by_indices(x, exchange_indices(mask, x.device), shape)
+
+
+def exchange_indices(mask: torch.Tensor,
+                     device: torch.device) -> Optional[List[Optional[torch.Tensor]]]:
+    """The indexed path's form of a (M, C) mask (read on the host): for every stream
+    m the (K_m,) channel indices it replaces, on ``device``, or None where it replaces
+    none; None if no stream replaces any channel."""
     mask = mask.detach().cpu()
     counts = mask.sum(dim=1).tolist()
     if not any(counts):
+        return None
+    flat = mask.nonzero()[:, 1].to(device)  # channel indices, stream-major
+    return [c if n else None for c, n in zip(flat.split(counts), counts)]
+
+
+def exchange_by_indices(x: torch.Tensor,
+                        channels: Optional[List[Optional[torch.Tensor]]],
+                        shape: Sequence[int]) -> torch.Tensor:
+    """:func:`channel_exchange`'s indexed path with the indices of
+    :func:`exchange_indices` (e.g. kept between calls while γ is unchanged): ``x``
+    changed in place, or ``x`` untouched if ``channels`` is None. ``shape``: (M, N, C,
+    *S) of the contiguous ``x``."""
+    if channels is None:
         return x
-    flat = mask.nonzero()[:, 1].to(x.device)  # channel indices, stream-major
-    channels = [c if n else None for c, n in zip(flat.split(counts), counts)]
-    return _ChannelExchange.apply(x, channels, shape)
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        _exchange_in_place(x.view(tuple(shape)), channels)  # nothing to record
+        return x
+    return _ChannelExchange.apply(x, channels, tuple(shape))
+
+
+def _exchange_in_place(streams: torch.Tensor,
+                       channels: List[Optional[torch.Tensor]]) -> None:
+    """Replace ``streams[m, :, channels[m]]`` (``streams``: (M, N, C, *S)) by the
+    other streams' mean, all computed from the values before any replacement."""
+    new_values = [(m, c, _others_mean(streams, m, c))
+                  for m, c in enumerate(channels) if c is not None]
+    for m, c, values in new_values:
+        streams[m].index_copy_(1, c, values)
 
 
 def _others_mean(x: torch.Tensor, m: int, channels: torch.Tensor) -> torch.Tensor:
@@ -120,11 +152,7 @@ class _ChannelExchange(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, channels, shape):
-        streams = x.view(shape)
-        new_values = [(m, c, _others_mean(streams, m, c))
-                      for m, c in enumerate(channels) if c is not None]
-        for m, c, values in new_values:
-            streams[m].index_copy_(1, c, values)
+        _exchange_in_place(x.view(shape), channels)
         ctx.mark_dirty(x)
         ctx.channels = channels
         ctx.shape = shape

@@ -18,6 +18,13 @@ of a single native ``batch_norm`` call with its stream's parameters, without cop
 
 Anything else (BN/SyncBN collecting batch statistics per stream, GN) calls each stream's
 layer on its slice and concatenates (one extra copy forward and backward).
+
+Per-layer fixed cost (a ResNet-101 has 104 norms, so it shows at small inputs): the
+per-row parameter tensors and the exchanged channel indices are kept between calls
+while the tensors they come from are unchanged (same memory, same ``_version``, which
+every in-place change such as an optimizer step or ``load_state_dict`` bumps), and only
+where no gradient has to flow through them (buffers always; γ/β under ``no_grad`` or
+when frozen). Not while ``torch.compile`` traces.
 """
 from typing import Iterator, Optional, Tuple
 
@@ -28,7 +35,8 @@ from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from .exchange import EXCHANGE_MODES, channel_exchange, exchange_mask
+from .exchange import (EXCHANGE_MODES, _is_compiling, channel_exchange,
+                       exchange_by_indices, exchange_indices, exchange_mask)
 from .subparts import subpart_mask
 
 
@@ -91,6 +99,8 @@ class ModalityNorm(nn.Module):
         self.register_buffer(
             'owner_mask', subpart_mask(num_features, num_streams)
             if exchange else torch.zeros(0, dtype=torch.bool), persistent=False)
+        # name -> (key, value) of _cached; not state (rebuilt on demand)
+        self._cache: dict = {}
 
     # ---- interface used by the hooks -------------------------------------------------
     def gamma(self) -> torch.Tensor:
@@ -119,6 +129,34 @@ class ModalityNorm(nn.Module):
     def _uses_per_sample_norm(self) -> bool:
         n = self.norms[0]
         return isinstance(n, _InstanceNorm) and not n.track_running_stats
+
+    def _cached(self, name: str, sources: list, extra: tuple, build):
+        """``build()``, reused while every tensor of ``sources`` is unchanged (same
+        memory, dtype and ``_version``) and ``extra`` is equal. Not used while
+        compiling (dynamo traces ``build`` instead) and never across
+        ``inference_mode`` on/off (inference tensors cannot enter autograd)."""
+        if _is_compiling():
+            return build()
+        key = (tuple((t.data_ptr(), t.dtype, t.device, t._version) for t in sources),
+               extra, torch.is_inference_mode_enabled())
+        cache = self.__dict__.setdefault('_cache', {})  # also for pickled models
+        hit = cache.get(name)
+        if hit is not None and hit[0] == key:
+            return hit[1]
+        value = build()
+        cache[name] = (key, value)
+        return value
+
+    def _param_rows(self, first: str, second: str, layers: list, batch: int):
+        """:meth:`_rows` of two attributes, cached where no gradient flows into them
+        (buffers; parameters that are frozen or under ``no_grad``)."""
+        tensors = [getattr(layer, name) for name in (first, second)
+                   for layer in layers]
+        if tensors[0] is None or (torch.is_grad_enabled()
+                                  and any(t.requires_grad for t in tensors)):
+            return self._rows(first, second, layers, batch)
+        return self._cached(first, tensors, (batch, ),
+                            lambda: self._rows(first, second, layers, batch))
 
     @staticmethod
     def _rows(first: str, second: str, layers: list,
@@ -156,17 +194,72 @@ class ModalityNorm(nn.Module):
             rows = x.view(1, x.shape[0] * x.shape[1], -1)
             if frozen_bn:
                 # parameters and buffers apart: batch_norm's statistics take no grad
-                weight, bias = self._rows('weight', 'bias', layers, batch)
-                mean, var = self._rows('running_mean', 'running_var', layers, batch)
+                weight, bias = self._param_rows('weight', 'bias', layers, batch)
+                mean, var = self._param_rows('running_mean', 'running_var', layers,
+                                             batch)
                 return F.batch_norm(rows, mean, var, weight, bias, False, 0.0,
                                     first.eps)
             # what F.instance_norm does, with per-stream affine parameters
-            weight, bias = self._rows('weight', 'bias', layers, batch)
+            weight, bias = self._param_rows('weight', 'bias', layers, batch)
             return F.batch_norm(rows, None, None, weight, bias, True, 0.0, first.eps)
         # Batch statistics per stream (BN/SyncBN training) or GN: each stream's layer
         # on its slice. (GN could share the call, but its affine is per stream.)
         chunks = x.chunk(M, dim=0)
         return torch.cat([norm(c) for norm, c in zip(layers, chunks)])
+
+    def _inference_plan(self, x: torch.Tensor) -> Optional[tuple]:
+        """For the single-call paths without autograd (inference): ``(frozen_bn,
+        weight, bias, mean, var, eps, channels)`` with the per-row tensors of
+        :meth:`_rows` and the exchanged channels of
+        :func:`~cen_mm.core.exchange.exchange_indices` (also on accelerators: read
+        once per change of γ, not per call), kept while every parameter and buffer
+        they come from is unchanged; None where the general path applies."""
+        # Runs for every norm of every forward: attributes are read from the layers'
+        # dicts, as nn.Module.__getattr__ costs about 2 us a call.
+        layers = list(self._modules['norms']._modules.values())
+        first = layers[0]
+        if self.shared or first._parameters.get('weight') is None:
+            return None
+        if isinstance(first, _BatchNorm):
+            frozen_bn = True
+            if first.training or first._buffers.get('running_mean') is None:
+                return None
+            sources = [layer._parameters[name] for name in ('weight', 'bias')
+                       for layer in layers]
+            sources += [layer._buffers[name] for name in ('running_mean', 'running_var')
+                        for layer in layers]
+        elif isinstance(first, _InstanceNorm) and not first.track_running_stats:
+            frozen_bn = False
+            sources = [layer._parameters[name] for name in ('weight', 'bias')
+                       for layer in layers]
+        else:
+            return None
+        extra = (x.shape[0], x.device, frozen_bn, first.eps, self.threshold,
+                 self.exchange_mode)
+
+        def build():
+            batch = x.shape[0] // self.num_streams
+            weight, bias = self._rows('weight', 'bias', layers, batch)
+            mean, var = (self._rows('running_mean', 'running_var', layers, batch)
+                         if frozen_bn else (None, None))
+            channels = (exchange_indices(self.exchange_mask(), x.device)
+                        if self.exchange else None)
+            return frozen_bn, weight, bias, mean, var, first.eps, channels
+
+        return self._cached('inference', sources, extra, build)
+
+    def _inference_forward(self, x: torch.Tensor,
+                           plan: tuple) -> torch.Tensor:
+        """The single-call path (and the exchange) with a plan, no autograd."""
+        frozen_bn, weight, bias, mean, var, eps, channels = plan
+        rows = x.contiguous().view(1, x.shape[0] * x.shape[1], -1)
+        y = torch.batch_norm(rows, weight, bias, mean, var, not frozen_bn, 0.0, eps,
+                             torch.backends.cudnn.enabled)
+        if channels is not None:
+            exchange_by_indices(y, channels, (self.num_streams,
+                                              x.shape[0] // self.num_streams,
+                                              *x.shape[1:]))
+        return y.view(x.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[0] % self.num_streams:
@@ -176,11 +269,23 @@ class ModalityNorm(nn.Module):
         if x.shape[1] != self.num_features:
             raise ValueError(f'ModalityNorm built for {self.num_features} channels '
                              f'got input with {x.shape[1]}')
+        if not torch.is_grad_enabled() and not _is_compiling():
+            plan = self._inference_plan(x)
+            if plan is not None:
+                return self._inference_forward(x, plan)
         y = self._normalize(x)
         if self.exchange:
             # in place on the norm's own output (not a view of it), see channel_exchange
-            y = channel_exchange(y, self.exchange_mask(), streams_shape=(
-                self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:]))
+            shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
+            if y.device.type == 'cpu' and not _is_compiling():
+                # the indexed path; its indices depend only on γ (detached)
+                channels = self._cached(
+                    'exchange', [n.weight for n in self._layers()],
+                    (self.threshold, self.exchange_mode, y.device),
+                    lambda: exchange_indices(self.exchange_mask(), y.device))
+                y = exchange_by_indices(y, channels, shape)
+            else:
+                y = channel_exchange(y, self.exchange_mask(), streams_shape=shape)
         if y.shape == x.shape:
             return y
         # A plain view would make autograd treat every in-place op of the caller on

@@ -42,7 +42,8 @@ def test_default_path_is_sync_free_on_accelerators_and_when_compiling(monkeypatc
         cls = getattr(exchange_module, name)
         monkeypatch.setattr(cls, 'apply', staticmethod(
             lambda *a, _n=name, _f=cls.apply: used.append(_n) or _f(*a)))
-    x = torch.randn(4, 6, 2, 2)
+    # autograd records the exchange (without it the indexed path runs in place)
+    x = torch.randn(4, 6, 2, 2, requires_grad=True)
     mask = torch.zeros(2, 6, dtype=torch.bool)
     mask[0, 1] = True
     channel_exchange(x.clone(), mask, streams_shape=(2, 2, 6, 2, 2))
