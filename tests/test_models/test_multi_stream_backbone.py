@@ -388,3 +388,11 @@ def test_inflation_strict_report_and_missing_ok(tmp_path):
     assert torch.equal(sd['stages.0.0.norm.weight'], stock.state_dict()[
         'stages.0.0.norm.weight'])
     assert torch.equal(sd['norm0.weight'], torch.ones(8))  # default init kept
+    # an unexpected key is an error unless init_ignore_keys drops it
+    torch.save(dict(stock.state_dict(), **{'norm.weight': torch.ones(16)}), path)
+    with pytest.raises(CheckpointInflationError, match=r'unexpected keys 1: \[norm\.w'):
+        build('convnext', init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    model = build('convnext', init_cfg=dict(type='Pretrained', checkpoint=str(path)),
+                  init_ignore_keys=(r'norm\.', ))
+    assert torch.equal(stream_state_dict(model, 0)['norm0.weight'],
+                       stock.state_dict()['norm0.weight'])

@@ -168,6 +168,9 @@ class MultiStreamBackbone(BaseModule):
             a checkpoint may lack, which then keep their default initialisation and
             are logged, e.g. ``(r'norm[0-2]\\.',)`` for the extra output norms that
             dense-prediction ConvNeXt / Swin add to an ImageNet checkpoint.
+        init_ignore_keys: regexes (``re.match`` on checkpoint keys, prefix stripped)
+            of checkpoint keys to drop before the strict check (logged), e.g. the
+            classifier's final ``norm.`` of an ImageNet Swin checkpoint.
 
     Shapes:
         input: (N, sum(in_channels), H, W), modalities stacked along channels.
@@ -185,6 +188,7 @@ class MultiStreamBackbone(BaseModule):
                  shared_norms: bool = False,
                  norm_eval: bool = False,
                  init_missing_ok: Sequence[str] = (),
+                 init_ignore_keys: Sequence[str] = (),
                  pretrained: Optional[str] = None,
                  init_cfg: Union[dict, None] = None):
         if pretrained is not None:
@@ -222,6 +226,7 @@ class MultiStreamBackbone(BaseModule):
         self.exchange = exchange
         self.norm_eval = norm_eval
         self.init_missing_ok = tuple(init_missing_ok)
+        self.init_ignore_keys = tuple(init_ignore_keys)
 
         if 'type' not in backbone:
             raise ValueError(f'MultiStreamBackbone: backbone config needs a type: '
@@ -322,7 +327,8 @@ class MultiStreamBackbone(BaseModule):
     def load_single_stream_checkpoint(self, filename: str, prefix: Optional[str] = None,
                                       map_location='cpu') -> List[str]:
         """Load an ordinary single-stream checkpoint of the inner backbone into every
-        stream (strict; keys matching ``init_missing_ok`` may be absent).
+        stream (strict; keys matching ``init_missing_ok`` may be absent, checkpoint
+        keys matching ``init_ignore_keys`` are dropped).
 
         Returns the model keys that kept their default initialisation.
         Raises :class:`CheckpointInflationError` naming missing / mis-shaped /
@@ -332,6 +338,12 @@ class MultiStreamBackbone(BaseModule):
         state_dict, prefix = load_checkpoint_state_dict(
             filename, prefix=prefix, map_location=map_location,
             expected_keys=set(key_map.values()))
+        dropped = [k for k in state_dict
+                   if any(re.match(p, k) for p in self.init_ignore_keys)]
+        if dropped:
+            state_dict = {k: v for k, v in state_dict.items() if k not in dropped}
+            print_log(f'MultiStreamBackbone: ignoring {len(dropped)} checkpoint keys '
+                      f'(init_ignore_keys): {dropped[:10]}', logger='current')
         kept = []
         if self.init_missing_ok:
             own = self.backbone.state_dict()

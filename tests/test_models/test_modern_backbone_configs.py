@@ -1,0 +1,97 @@
+"""configs/cen/modern: the CEN configs on MiT-B2, Swin-T and ConvNeXt-T and their
+no-exchange baselines build, exchange where documented, have identical parameters, and
+their optimizer settings reach the right parameters; one loss step of the MiT-B2 model.
+"""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+
+from cen_mm.core import iter_exchanging_norms
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(ROOT, 'configs', 'cen', 'modern')
+# config stem -> (exchanging norms: 2 per MiT/Swin block, 1 per ConvNeXt block,
+#                 backbone parameters of one stream's network in millions)
+MODELS_EXPECTED = {
+    'cen_segformer_mit-b2_nyud_rgbd': (2 * (3 + 4 + 6 + 3), 24.2),
+    'cen_upernet_swin-t_nyud_rgbd': (2 * (2 + 2 + 6 + 2), 27.5),
+    'cen_upernet_convnext-t_nyud_rgbd': (3 + 3 + 9 + 3, 27.8),
+}
+
+
+@pytest.fixture(autouse=True, scope='module')
+def single_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def build(stem):
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(osp.join(CONFIGS, f'{stem}.py'))
+    init_default_scope('mmseg')
+    cfg.model.backbone.init_cfg = None  # no download in tests
+    torch.manual_seed(0)
+    return cfg, MODELS.build(cfg.model)
+
+
+@pytest.mark.parametrize('stem', sorted(MODELS_EXPECTED))
+def test_cen_config_and_its_baseline(stem):
+    num_exchanging, backbone_m = MODELS_EXPECTED[stem]
+    cfg, model = build(stem)
+    assert cfg.model.backbone.in_channels == (3, 1)
+    assert cfg.train_dataloader.batch_size == 8
+    assert cfg.model.data_preprocessor['size'] == (480, 640)
+    names = [n for n, _ in iter_exchanging_norms(model)]
+    assert len(names) == num_exchanging
+    shared = sum(p.numel() for n, p in model.backbone.named_parameters()
+                 if '.norms.' not in n)
+    private = sum(p.numel() for n, p in model.backbone.named_parameters()
+                  if '.norms.1.' in n)  # one stream's norms
+    assert (shared + private) / 1e6 == pytest.approx(backbone_m, abs=0.05)
+    assert [h['type'] for h in cfg.custom_hooks] == ['CENSparsityHook',
+                                                    'ExchangeStatsHook']
+
+    base_cfg, baseline = build(f'{stem}_no-exchange')
+    assert not list(iter_exchanging_norms(baseline))
+    assert base_cfg.custom_hooks == []
+    assert [(k, v.shape) for k, v in model.state_dict().items()] == \
+        [(k, v.shape) for k, v in baseline.state_dict().items()]
+    assert base_cfg.optim_wrapper == cfg.optim_wrapper
+
+    # the optimizer: no weight decay on the private norms' γ (all three recipes)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    decay = {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            decay[id(p)] = group['weight_decay']
+    _, norm = next(iter(iter_exchanging_norms(model)))
+    expected = 0.0 if 'convnext' not in stem else cfg.optim_wrapper.optimizer[
+        'weight_decay']
+    assert all(decay[id(layer.weight)] == expected for layer in norm.norms)
+
+
+def test_mit_b2_config_loss_step():
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    _, model = build('cen_segformer_mit-b2_nyud_rgbd')
+    model.init_weights()
+    model.train()
+    samples = []
+    for _ in range(2):
+        sample = SegDataSample()
+        sample.gt_sem_seg = PixelData(data=torch.randint(0, 40, (1, 32, 32)))
+        sample.set_metainfo(dict(img_shape=(32, 32), pad_shape=(32, 32)))
+        samples.append(sample)
+    losses = model.loss(torch.randn(2, 4, 32, 32), samples)
+    assert {'s0.decode.loss_ce', 's1.decode.loss_ce', 'ens.decode.loss_ce'} <= set(losses)
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    # every stream's private LayerNorm of an exchanging layer receives a gradient
+    _, norm = next(iter(iter_exchanging_norms(model)))
+    assert all(layer.weight.grad is not None and layer.weight.grad.abs().sum() > 0
+               for layer in norm.norms)
