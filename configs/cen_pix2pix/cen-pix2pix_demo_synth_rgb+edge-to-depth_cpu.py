@@ -14,11 +14,11 @@
 # are exchanged (`exchanged_frac` in the log, figures in work_dir/exchange_plots).
 _base_ = [
     '../_base_/translation/cen_pix2pix_unet256.py',
-    '../_base_/translation/cen_pix2pix_runtime.py'
+    '../_base_/translation/cen_pix2pix_runtime.py',
+    '../_base_/translation/schedule_300k.py'
 ]
 
 tasks = [dict(inputs=['rgb', 'edge_occlusion'], target='depth_zbuffer')]
-domains = ['rgb', 'edge_occlusion', 'depth_zbuffer']
 image_size = 64
 
 model = dict(
@@ -28,6 +28,9 @@ model = dict(
     # deterministic evaluation (the paper configs keep Pix2Pix's test-time dropout)
     test_in_train_mode=False)
 
+# the datasets' domains, the evaluated outputs (MAE / RMSE of the ensemble and of
+# each stream) and the visualized images follow from `tasks`
+# (cen_mm/translation/task_keys.py)
 train_pipeline = [
     dict(type='LoadSynthDomains', size=image_size),
     dict(type='Flip', keys=['img'], flip_ratio=0.5, direction='horizontal'),
@@ -44,7 +47,6 @@ train_dataloader = dict(
     dataset=dict(
         type='SynthMultiDomainDataset',
         num_samples=400,
-        domains=domains,
         seed=0,
         pipeline=train_pipeline))
 val_dataloader = dict(
@@ -54,7 +56,6 @@ val_dataloader = dict(
     dataset=dict(
         type='SynthMultiDomainDataset',
         num_samples=32,
-        domains=domains,
         seed=100000,
         test_mode=True,
         pipeline=test_pipeline))
@@ -70,16 +71,3 @@ custom_hooks = [
     dict(type='CENSparsityHook', lambda_=1e-2, log_interval=20),
     dict(type='ExchangeStatsHook', interval=100),
 ]
-
-eval_outputs = [(t['target'], key) for t in tasks
-                for key in [f"fake_{t['target']}"] +
-                [f"fake_{t['target']}_from_{d}" for d in t['inputs']]]
-val_evaluator = dict(
-    type='Evaluator',
-    metrics=[
-        dict(m, fake_key=key, real_key=f'img_{target}', prefix=key[len('fake_'):])
-        for target, key in eval_outputs for m in _base_.pixel_metrics
-    ])
-test_evaluator = val_evaluator
-visualizer = dict(
-    img_keys=[f'img_{d}' for d in domains] + [key for _, key in eval_outputs])

@@ -221,8 +221,9 @@ def test_metric_protocol_is_validated(metric_setup):
 
 
 def test_paper_configs_use_the_official_protocol_and_paper_era_holes():
+    from cen_mm.translation.task_keys import fill_task_keys
     for path in CONFIGS:
-        cfg = Config.fromfile(path)
+        cfg = fill_task_keys(Config.fromfile(path))  # as CENTranslationRunner does
         for evaluator in ('val_evaluator', 'test_evaluator'):
             for metric in cfg[evaluator].metrics:
                 if metric.type in ('TranslationFID', 'TranslationKID'):

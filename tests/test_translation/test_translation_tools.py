@@ -79,11 +79,10 @@ def tiny_options(config, data_root, inception):
     for i, hook in enumerate(cfg.custom_hooks):
         if hook.type == 'ExchangeStatsHook':
             opts.append(f'custom_hooks.{i}.interval=1')
-    for evaluator in ('val_evaluator', 'test_evaluator'):
-        for i, metric in enumerate(cfg[evaluator].metrics):
-            if metric.type in ('TranslationFID', 'TranslationKID'):
-                opts += [f'{evaluator}.metrics.{i}.inception_path={inception}',
-                         f'{evaluator}.metrics.{i}.inception_style=StyleGAN']
+    # the metric templates the evaluators are built from (cen_mm.translation.task_keys)
+    for i, metric in enumerate(cfg.rgb_metrics):
+        opts += [f'rgb_metrics.{i}.inception_path={inception}',
+                 f'rgb_metrics.{i}.inception_style=StyleGAN']
     return opts
 
 
@@ -139,7 +138,8 @@ def _merged_cfg(trained):
     args = parser.parse_args(['--cfg-options', *trained['opts']])
     cfg = Config.fromfile(config_path(trained['kind']))
     cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    from cen_mm.translation.task_keys import fill_task_keys
+    return fill_task_keys(cfg)  # as CENTranslationRunner does
 
 
 def test_train_tool(trained):

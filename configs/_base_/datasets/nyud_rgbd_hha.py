@@ -1,36 +1,13 @@
 # NYUDv2 with HHA instead of raw depth as the second modality: RGB (3) + HHA (3).
 # Prepare: convert (tools/dataset_converters/nyudv2_official.py or nyud.py), then
 #   python tools/dataset_converters/depth2hha.py data/nyudv2
-# Same pipelines as nyud_rgbd.py, loading hha/ (8-bit: disparity, height, angle) instead
-# of depth/; HHA is normalised like RGB (ImageNet mean/std). A model config uses it by
-# replacing nyud_rgbd.py with this file in its _base_ (backbone in_channels =
+# Same as nyud_rgbd.py with the HHA pipelines of rgbd_seg_common_hha.py. A model config
+# uses it by replacing nyud_rgbd.py with this file in its _base_ (backbone in_channels =
 # rgbd_modality_channels = (3, 3)).
-_base_ = ['./nyud_rgbd.py']
-depth_type = 'hha'
-rgbd_modality_channels = (3, 3)
-rgbd_data_preprocessor = dict(
-    mean=[123.675, 116.28, 103.53, 123.675, 116.28, 103.53],
-    std=[58.395, 57.12, 57.375, 58.395, 57.12, 57.375])
+_base_ = ['./rgbd_seg_common_hha.py']
+dataset_type = 'NYUDv2Dataset'
+data_root = 'data/nyudv2'
 
-
-def _hha(pipeline):
-    return [dict(step, depth_type='hha') if step['type'] == 'LoadRGBDFromFile' else step
-            for step in pipeline]
-
-
-train_pipeline = _hha(_base_.train_pipeline)
-test_pipeline = _hha(_base_.test_pipeline)
-tta_pipeline = _hha(_base_.tta_pipeline)
-jitter_train_pipeline = _hha(_base_.jitter_train_pipeline)  # option, see the base
-
-
-def _split(split, pipeline):
-    return dict(depth_type='hha', pipeline=pipeline,
-                data_prefix=dict(img_path=f'images/{split}', depth_path=f'hha/{split}',
-                                 seg_map_path=f'annotations/{split}'))
-
-
-train_dataloader = dict(dataset=_split('train', train_pipeline))
-val_dataloader = dict(dataset=_split('test', test_pipeline))
+train_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
+val_dataloader = dict(dataset=dict(type=dataset_type, data_root=data_root))
 test_dataloader = val_dataloader
-del _hha, _split

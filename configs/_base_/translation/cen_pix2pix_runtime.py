@@ -1,25 +1,11 @@
-# Runtime of the CEN translation configs (mmagic scope): Adam 2e-4 (0.5, 0.999) for
-# generator and discriminator, CEN sparsity λ = 1e-3 on the exchanging INs (NeurIPS'20
+# Runtime of the CEN translation configs (mmagic scope; optimizers and loops:
+# schedule_300k.py): CEN sparsity λ = 1e-3 on the exchanging INs (NeurIPS'20
 # §4.2 and TPAMI'23 §4 for translation, and the official code's --lamda default; added
 # once per step; the segmentation values 5e-3 / 2e-4 do not apply here),
-# exchange statistics, mmagic's multi-metric val/test loops.
+# exchange statistics, checkpoints, CENTranslationRunner, evaluation templates.
 default_scope = 'mmagic'
 custom_imports = dict(
     imports=['cen_mm', 'cen_mm.translation'], allow_failed_imports=False)
-
-optim_wrapper = dict(
-    constructor='MultiOptimWrapperConstructor',
-    generators=dict(
-        type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))),
-    discriminators=dict(
-        type='OptimWrapper',
-        optimizer=dict(type='Adam', lr=2e-4, betas=(0.5, 0.999))))
-
-# official code: 300 epochs of 1000 images at batch 1, constant lr, val every 5 epochs
-train_cfg = dict(by_epoch=False, max_iters=300000, val_interval=5000)
-val_cfg = dict(type='MultiValLoop')
-test_cfg = dict(type='MultiTestLoop')
 
 custom_hooks = [
     dict(type='CENSparsityHook', lambda_=1e-3),
@@ -46,7 +32,7 @@ model_wrapper_cfg = dict(
     find_unused_parameters=False)
 
 vis_backends = [dict(type='VisBackend')]
-# img_keys: set by every config (inputs, predictions, target)
+# img_keys: filled from `tasks` (domains, then every evaluated output)
 visualizer = dict(
     type='ConcatImageVisualizer',
     vis_backends=vis_backends,
@@ -62,14 +48,19 @@ resume = False
 # cen_mm's runner (docs/safety.md): checkpoints loaded with an allow-list, saved
 # atomically (CheckpointHook -> SafeCheckpointHook), a NaN/Inf loss or weight stops the
 # run (default_hooks.non_finite_guard, patience=1), test-time loading is strict.
-runner_type = 'CENRunner'
+# CENTranslationRunner = CENRunner + cen_mm.translation.task_keys.fill_task_keys: the
+# entries left None / empty here (datasets' `domains`, evaluators' `metrics`,
+# `visualizer.img_keys`) are filled from the config's `tasks` before anything is built.
+runner_type = 'CENTranslationRunner'
 unsafe_load = False  # True (or --unsafe-load): fully unpickle checkpoints you trust
 strict_test_load = True  # False (or tools/test.py --non-strict-load): accept mismatches
 
-# Evaluation templates (configs instantiate them for the ensemble and every stream of
-# every output): FID and KID (×100) for RGB outputs, MAE and RMSE (×100, on [-1, 1];
-# the papers' "MSE" column) for the others. The Inception weights are read from
-# `inception_path` or the default cache location of the style (never downloaded).
+# Evaluation templates, instantiated from `tasks` for the ensemble and every stream of
+# every output (val/test_evaluator.metrics below stay None until then): FID and KID
+# (×100) for RGB outputs, MAE and RMSE (×100, on [-1, 1]; the papers' "MSE" column)
+# for the others. The Inception weights are read from `inception_path` or the default
+# cache location of the style (never downloaded); set them on the templates, e.g.
+# --cfg-options rgb_metrics.0.inception_path=P rgb_metrics.1.inception_path=P.
 # fid_protocol='official': the official CEN evaluation behind the papers' FID/KID
 # columns (every real and generated image min-max stretched, rendered through
 # matplotlib into a 500 px PNG, read back); 'plain' feeds the images themselves.
@@ -84,3 +75,5 @@ pixel_metrics = [
     dict(type='TranslationMAE'),
     dict(type='TranslationMSE', root_of_mean=True),
 ]
+val_evaluator = dict(type='Evaluator', metrics=None)
+test_evaluator = val_evaluator

@@ -1,8 +1,9 @@
 # Taskonomy, 1000 train / 500 val views (TPAMI'23 §4; list files train_domain.txt and
 # val_domain.txt of the official CEN code, lines like
 # {domain}/point_407_view_2_domain_{domain}.png) under data/taskonomy/<domain>/.
-# Every config sets `domains` of the three datasets. The domains of a sample travel as one
-# list, so Resize / FixedCrop / Flip apply the same random parameters to all of them.
+# The datasets' `domains` are filled from the config's `tasks` (every domain they use).
+# The domains of a sample travel as one list, so Resize / FixedCrop / Flip apply the
+# same random parameters to all of them.
 data_root = 'data/taskonomy'
 # Taskonomy's invalid depth (65535) decodes to 254 ("far"), as in the papers' runs (the
 # official code under Pillow < 10.3); 'zero' gives 0 (the official code under Pillow >=

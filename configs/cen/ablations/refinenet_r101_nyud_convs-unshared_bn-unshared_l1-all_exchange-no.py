@@ -11,9 +11,6 @@ _base_ = '../refinenet_r101_nyud.py'
 # (shared_heads=False); the learned ensemble combines their predictions.
 model = dict(
     backbone=dict(shared_convs=False, exchange_threshold=0.0), shared_heads=False)
-custom_hooks = [
-    dict(type='CENSparsityHook', lambda_=5e-3, mode='subgradient',
-         penalty_channels='all', log_interval=20),
-    dict(type='ExchangeStatsHook', interval=500, stream_names=['rgb', 'depth'],
-         log_per_layer=False),
-]
+# the l1 penalty on the whole gamma of every exchanging BN (Table 1's "all")
+custom_hooks = [dict(_base_.custom_hooks[0], penalty_channels='all'),
+                _base_.custom_hooks[1]]
