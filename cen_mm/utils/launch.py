@@ -5,15 +5,14 @@ Only what the stock OpenMMLab tools do not handle lives here: CPU-only distribut
 ``--resume [CKPT]``, ``--cfg-options data_root=X`` reaching the dataloaders, and
 building the runner (``CENRunner`` unless the config names another ``runner_type``).
 """
-import logging
 import os
 import subprocess
-import sys
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config, ConfigDict
 
+from cen_mm.compat.process_exit import exit_skipping_gloo_teardown
 from cen_mm.engine.runner import (CPU_SAFE_WRAPPERS, CENRunner, CheckpointNotFoundError,
                                   UnwritableOutputError)
 
@@ -68,7 +67,8 @@ def teardown_distributed() -> None:
 
     All ranks meet at a barrier first, so none leaves while another still sends. For the
     CPU gloo group that :func:`setup_distributed` created, the process then exits at
-    once (``os._exit(0)`` after flushing the logs): gloo's C++ teardown at the end of
+    once (:func:`cen_mm.compat.exit_skipping_gloo_teardown`: flush the logs, then
+    ``os._exit(0)``): gloo's C++ teardown at the end of
     a process occasionally aborts ("terminate called without an active exception",
     exit code -6; seen at the end of runs with and without ``destroy_process_group``) after
     all work is done and written, which torchrun reports as a failed run. mmengine's
@@ -79,10 +79,7 @@ def teardown_distributed() -> None:
         return
     torch_dist.barrier()
     if _OWN_GLOO_GROUP:
-        logging.shutdown()  # flush and close every log handler (mmengine's log file)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(0)
+        exit_skipping_gloo_teardown()
     torch_dist.destroy_process_group()
 
 

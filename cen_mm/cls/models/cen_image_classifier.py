@@ -13,6 +13,7 @@ from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
+from cen_mm.compat.mmpretrain_heads import cls_head_loss, cls_head_predictions
 from cen_mm.core import detached_ensemble
 
 
@@ -73,7 +74,7 @@ class CENImageClassifier(ImageClassifier):
         names = [f's{m}' for m in range(self.num_streams)] + ['ens']
         losses = dict()
         for name, logits in zip(names, all_logits):
-            for key, value in self.head._get_loss(logits, data_samples).items():
+            for key, value in cls_head_loss(self.head, logits, data_samples).items():
                 losses[f'{name}.{key}'] = value
         return losses
 
@@ -82,4 +83,4 @@ class CENImageClassifier(ImageClassifier):
                 **kwargs) -> List[DataSample]:
         all_logits = self.stream_logits(inputs)
         index = -1 if self.output == 'ensemble' else self.output
-        return self.head._get_predictions(all_logits[index], data_samples)
+        return cls_head_predictions(self.head, all_logits[index], data_samples)

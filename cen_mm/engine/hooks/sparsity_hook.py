@@ -15,6 +15,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.registry import HOOKS
 
+from cen_mm.compat.optim_wrapper import restore_clip_grad, run_before_clip_grad
 from cen_mm.core import iter_exchanging_norms
 
 SPARSITY_MODES = ('subgradient', 'proximal')
@@ -221,8 +222,7 @@ class CENSparsityHook(Hook):
             handle.remove()
         self._handles = []
         for wrapper in self._patched_wrappers:
-            if getattr(wrapper.__dict__.get('_clip_grad'), '_cen_sparsity', False):
-                del wrapper.__dict__['_clip_grad']
+            restore_clip_grad(wrapper)
         self._patched_wrappers = []
 
     # ---- the penalty -------------------------------------------------------------
@@ -254,17 +254,9 @@ class CENSparsityHook(Hook):
 
     def _patch_clip_grad(self, wrapper: OptimWrapper,
                          entries: List[PenalizedGamma]) -> None:
-        # mmengine has no public hook between un-scaling and clipping: wrap the
-        # instance's _clip_grad (called by OptimWrapper/AmpOptimWrapper.step after
-        # ``unscale_`` and right before ``optimizer.step``) for this wrapper only.
-        original = wrapper._clip_grad
-
-        def clip_grad_with_penalty():
-            self.add_penalty_grad(entries)
-            original()
-
-        clip_grad_with_penalty._cen_sparsity = True
-        wrapper._clip_grad = clip_grad_with_penalty
+        # the penalty must be in the gradient before it is clipped (see
+        # cen_mm.compat.optim_wrapper: mmengine has no public hook there)
+        run_before_clip_grad(wrapper, lambda: self.add_penalty_grad(entries))
         self._patched_wrappers.append(wrapper)
 
     def _make_proximal_post_hook(self, items: List[Tuple[PenalizedGamma, int]]):

@@ -28,6 +28,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
+from cen_mm.compat.mmengine_runner import pending_auto_resume
+
 from .atomic_save import atomic_write
 from .checkpoint_loader import unsafe_checkpoint_loading
 from .errors import CheckpointMismatchError, CheckpointNotFoundError, SafetyError
@@ -93,7 +95,7 @@ class CENRunner(Runner):
         return self._evaluate(super().test)
 
     def load_or_resume(self) -> None:
-        if not self._has_loaded and self._resume and self._load_from is None:
+        if pending_auto_resume(self):
             latest = find_latest_checkpoint(self.work_dir)
             if latest is None:
                 raise CheckpointNotFoundError(

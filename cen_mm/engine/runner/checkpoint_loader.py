@@ -2,14 +2,18 @@
 ``init_cfg=dict(type='Pretrained')``).
 
 A checkpoint is a pickle: unpickling it fully runs any ``__reduce__`` it contains, so a
-downloaded ``.pth`` could execute code. cen_mm therefore registers mmengine's loader for
-local paths (prefix ``''``) and for ``http(s)://`` with ``torch.load(weights_only=True)``
+downloaded ``.pth`` could execute code. cen_mm's loaders for local paths
+(:func:`load_from_local`) and for ``http(s)://`` (:func:`load_from_url`) use
+``torch.load(weights_only=True)``
 plus an allow-list of exactly the extra globals that mmengine / mmseg / mmagic
 checkpoints contain (:func:`checkpoint_safe_globals`), applied with
 ``torch.serialization.safe_globals`` for the duration of one load only (torch's global
 allow-list is never changed). Everything the stack writes loads (and resumes) exactly as
 with a full unpickle; anything else raises :class:`UnsafeCheckpointError` naming the file
-and the offending global(s), before any of the file's code can run.
+and the offending global(s), before any of the file's code can run. The allow-list is a
+cen_mm feature; registering these loaders in place of mmengine's schemes (mmengine
+0.10.7 + torch >= 2.6 cannot resume) is a stack workaround, done by
+:func:`cen_mm.compat.register_safe_checkpoint_schemes` when ``cen_mm`` is imported.
 
 Opt-in for a file you vouch for: ``--unsafe-load`` (tools/train.py, tools/test.py) or
 ``unsafe_load = True`` in the config; the runner then wraps its work in
@@ -25,7 +29,7 @@ from typing import Iterator, List
 
 import torch
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import CheckpointLoader, load_from_http
+from mmengine.runner.checkpoint import load_from_http
 
 from .errors import (CheckpointNotFoundError, CorruptCheckpointError,
                      UnsafeCheckpointError)
@@ -152,7 +156,6 @@ def safe_torch_load(filename: str, map_location=None,
 
 
 # (mmengine logs "Loads checkpoint by {name[10:]} backend": hence the load_from_ names)
-@CheckpointLoader.register_scheme(prefixes='', force=True)
 def load_from_local(filename: str, map_location=None):
     """Load a local checkpoint safely (see the module docstring)."""
     filename = osp.expanduser(filename)
@@ -162,7 +165,6 @@ def load_from_local(filename: str, map_location=None):
     return safe_torch_load(filename, map_location=map_location)
 
 
-@CheckpointLoader.register_scheme(prefixes=('http://', 'https://'), force=True)
 def load_from_url(filename: str, map_location=None):
     """mmengine's download-and-cache loader with the same allow-list and clear errors
     (no network, bad URL)."""

@@ -21,7 +21,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 import torch
 import torch.nn as nn
 from mmengine.logging import print_log
-from mmengine.runner.checkpoint import _load_checkpoint
+from mmengine.runner.checkpoint import CheckpointLoader
 
 from cen_mm.core import ModalityNorm
 from .modality_conv import ModalityConv2d
@@ -158,7 +158,8 @@ def load_checkpoint_state_dict(filename: str,
         ``(state_dict, prefix)``: the selected ``key -> tensor`` dict and the prefix
         that was stripped (``None`` if none).
     """
-    checkpoint = _load_checkpoint(filename, map_location=map_location)
+    # (what mmengine's private _load_checkpoint does: the registered scheme loaders)
+    checkpoint = CheckpointLoader.load_checkpoint(filename, map_location=map_location)
     if not isinstance(checkpoint, dict):
         raise CheckpointInflationError(
             f'checkpoint {filename} holds a {type(checkpoint).__name__}, expected a '

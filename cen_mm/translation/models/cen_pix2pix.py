@@ -45,13 +45,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine import MessageHub
 from mmengine.dist import broadcast_object_list, get_world_size
-from mmengine.model import BaseModel, BaseModule, ModuleDict
+from mmengine.model import BaseModule, ModuleDict
 from mmengine.optim import OptimWrapperDict
 
 from mmagic.models.base_models import BaseTranslationModel
 from mmagic.models.utils import set_requires_grad
 from mmagic.registry import MODELS
 from mmagic.structures import DataSample
+
+from cen_mm.compat.mmagic_translation import (init_translation_model,
+                                              init_weights_as_base_module)
+from cen_mm.compat.optim_wrapper import accumulative_counts
 
 TASK_SAMPLING = ('all', 'random')
 
@@ -182,18 +186,18 @@ class CENPix2Pix(BaseTranslationModel):
             data_preprocessor.setdefault('data_keys', [f'img_{d}' for d in domains])
             data_preprocessor = MODELS.build(data_preprocessor)
         # BaseTranslationModel.__init__ builds one generator per reachable domain; the
-        # CEN generator serves every task at once, so only BaseModel's part is run.
-        BaseModel.__init__(self, data_preprocessor=data_preprocessor,
-                           init_cfg=init_cfg)
+        # CEN generator serves every task at once (see cen_mm.compat.mmagic_translation)
+        init_translation_model(self, data_preprocessor=data_preprocessor,
+                               init_cfg=init_cfg,
+                               default_domain=parsed_tasks[0].target,
+                               reachable_domains=[t.target for t in parsed_tasks],
+                               related_domains=domains)
         self.tasks = parsed_tasks
         if task_sampling not in TASK_SAMPLING:
             raise ValueError(f'CENPix2Pix: task_sampling must be one of '
                              f'{TASK_SAMPLING}, got {task_sampling!r}')
         self.task_sampling = task_sampling
         self.num_inputs = len(self.tasks[0].inputs)
-        self._default_domain = self.tasks[0].target
-        self._reachable_domains = [t.target for t in self.tasks]
-        self._related_domains = domains
         self.discriminator_steps = discriminator_steps
         self.disc_init_steps = disc_init_steps
         self.test_in_train_mode = test_in_train_mode
@@ -227,8 +231,9 @@ class CENPix2Pix(BaseTranslationModel):
 
     # ---- small helpers ---------------------------------------------------------------
     def init_weights(self) -> None:
-        # BaseModule's recursion: generator and discriminators initialise themselves.
-        BaseModel.init_weights(self)
+        # generator and discriminators initialise themselves (mmagic 1.2.0's
+        # generation_init_weights raises; see cen_mm.compat.mmagic_translation)
+        init_weights_as_base_module(self)
 
     def get_other_domains(self, domain: str) -> List[str]:
         """Domains other than ``domain``, in a fixed order (mmagic returns set order)."""
@@ -289,7 +294,7 @@ class CENPix2Pix(BaseTranslationModel):
         num_streams = len(task_ids) * self.num_inputs
 
         disc_wrapper = optim_wrapper['discriminators']
-        disc_accu_iters = disc_wrapper._accumulative_counts
+        disc_accu_iters = accumulative_counts(disc_wrapper)
         log_vars = dict()
         with disc_wrapper.optim_context(self.discriminators):
             outputs = self.generators(cond, tasks=task_ids)
