@@ -173,6 +173,7 @@ def test_model_by_metafile_name(setup):
         RGBDSegInferencer('no_such_model', setup['ckpt'], device='cpu')
 
 
+@pytest.mark.e2e
 def test_demo_script_writes_picture(setup, tmp_path):
     """demo/rgbd_demo.py as a user runs it (subprocess)."""
     from tests.fixtures.tools import run

@@ -23,6 +23,7 @@ def demo_ckpt(tmp_path_factory):
     return model, save_checkpoint(model, str(tmp_path_factory.mktemp('ckpt') / 'd.pth'))
 
 
+@pytest.mark.e2e
 def test_test_tool_show_dir_and_out_on_demo_config(tmp_path, demo_ckpt):
     from cen_mm.seg.datasets import SynthRGBDDataset
     model, ckpt = demo_ckpt
@@ -53,6 +54,7 @@ def test_test_tool_show_dir_and_out_on_demo_config(tmp_path, demo_ckpt):
                 cv2.imread(str(out / f's{m}' / name), cv2.IMREAD_UNCHANGED), streams[m])
 
 
+@pytest.mark.e2e
 def test_test_tool_tta_on_demo_config(tmp_path, demo_ckpt):
     """--tta uses the demo config's tta_pipeline; single-view stream maps are dropped,
     so only the ensemble is evaluated."""

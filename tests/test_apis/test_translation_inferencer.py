@@ -90,6 +90,7 @@ def test_bad_inputs(setup, inputs, message):
         setup['inferencer'](inputs)
 
 
+@pytest.mark.e2e
 def test_demo_script(setup, tmp_path):
     rgb_path, edge_path = str(tmp_path / 'rgb.png'), str(tmp_path / 'e.png')
     cv2.imwrite(rgb_path, _image(4)[..., ::-1])

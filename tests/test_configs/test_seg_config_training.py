@@ -118,12 +118,14 @@ def nyud_run(tmp_path_factory):
     return config, work_dir, opts, tmp
 
 
+@pytest.mark.e2e
 def test_refinenet_nyud_trains_two_iterations(nyud_run):
     _, work_dir, _, _ = nyud_run
     check_training_outputs(work_dir, ['s0.decode.loss_ce', 's1.decode.loss_ce',
                                       'ens.decode.loss_ce'])
 
 
+@pytest.mark.e2e
 def test_refinenet_nyud_multi_scale_flip_test(nyud_run):
     """``tools/test.py --tta``: SegTTAModel over 6 scales x 2 flips of the dataset
     config's tta_pipeline; predictions come back at the original image size."""
@@ -140,6 +142,7 @@ def test_refinenet_nyud_multi_scale_flip_test(nyud_run):
         assert pred.shape == (24, 32) and pred.max() < 40
 
 
+@pytest.mark.e2e
 def test_pspnet_sunrgbd_trains_two_iterations(tmp_path):
     root = converted_sunrgbd(str(tmp_path))
     config = osp.join(ROOT, 'configs', 'cen', 'pspnet_r152_sunrgbd.py')

@@ -236,6 +236,7 @@ def test_nyudv2_partial_with_other_options_is_discarded(nyu, tmp_path, monkeypat
     check_nyu_output(out, 'filled')  # no raw-depth file survived from the first run
 
 
+@pytest.mark.e2e
 def test_nyudv2_command_line(nyu, tmp_path, capsys):
     out = str(tmp_path / 'nyudv2')
     mat, mapping, splits = nyu
@@ -415,6 +416,7 @@ def test_sunrgbd_release_conversion(tmp_path, depth):
                for n in meta['notes'])
 
 
+@pytest.mark.e2e
 def test_sunrgbd_release_dataset_and_errors(tmp_path):
     from mmseg.registry import DATASETS
     init_default_scope('mmseg')
@@ -453,6 +455,7 @@ def test_sunrgbd_release_dataset_and_errors(tmp_path):
 # ---------------------------------------------------------------------------------------
 # HHA folder
 # ---------------------------------------------------------------------------------------
+@pytest.mark.e2e
 def test_depth2hha_nyudv2_restartable(nyu, tmp_path, monkeypatch, capsys):
     from mmseg.registry import DATASETS
     init_default_scope('mmseg')

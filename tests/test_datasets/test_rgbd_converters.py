@@ -369,6 +369,7 @@ def test_cli_prints_summary_and_errors(cen_src, tmp_path, capsys):
     assert err.startswith('error: output') and '--overwrite' in err
 
 
+@pytest.mark.e2e
 def test_scripts_run_from_a_fresh_checkout(cen_src, tmp_path, capsys):
     out = str(tmp_path / 'out')
     proc = subprocess.run(

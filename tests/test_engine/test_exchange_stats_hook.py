@@ -221,6 +221,7 @@ def test_plot_tool(trained_work_dir, tmp_path, capsys):
         (1, 1, 2), (1, 1, 3), (1, 1, 4), (1, 0, 0)]
 
 
+@pytest.mark.e2e
 def test_plot_tool_missing_file_message(tmp_path):
     proc = run([sys.executable, 'tools/analysis_tools/plot_exchange.py',
                 str(tmp_path)], check=False, timeout=300)

@@ -2,12 +2,14 @@
 import glob
 import os.path as osp
 
+import pytest
 import torch
 
 from tests.fixtures.data import write_tiny_seg_dataset
 from tests.fixtures.tools import TINY_SEG, run, seg_data_options
 
 
+@pytest.mark.e2e
 def test_dist_train_and_test_two_cpu_processes(tmp_path):
     data = write_tiny_seg_dataset(str(tmp_path / 'data'))
     work = tmp_path / 'work'

@@ -29,6 +29,7 @@ def seg_data(tmp_path_factory):
     return write_tiny_seg_dataset(str(tmp_path_factory.mktemp('resume') / 'data'))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('mode', ['auto', 'path'])
 def test_seg_resume_matches_uninterrupted(seg_data, tmp_path, mode):
     opts = seg_data_options(seg_data) + [
@@ -55,6 +56,7 @@ def test_seg_resume_matches_uninterrupted(seg_data, tmp_path, mode):
                               _weights(full / f'iter_{2 * N}.pth')['decode_head.conv_seg.weight'])
 
 
+@pytest.mark.e2e
 def test_mmagic_resume_matches_uninterrupted(tmp_path):
     data = write_tiny_paired_dataset(str(tmp_path / 'data'))
     opts = [f'train_dataloader.dataset.data_root={data}', f'train_cfg.max_iters={2 * N}',

@@ -34,6 +34,7 @@ def seg_run(tmp_path_factory):
     return dict(data=data, work=str(work), proc=proc)
 
 
+@pytest.mark.e2e
 def test_seg_train_writes_checkpoint_and_log(seg_run):
     work = seg_run['work']
     ckpt = torch.load(osp.join(work, 'iter_4.pth'), weights_only=False)
@@ -75,6 +76,7 @@ def _miou_from_predictions(pred_dir, data_root, num_classes=3):
     return 100 * np.mean(inter[valid] / union[valid])
 
 
+@pytest.mark.e2e
 def test_seg_test_tool_outputs(seg_run, tmp_path):
     ckpt = osp.join(seg_run['work'], 'iter_4.pth')
     opts = seg_data_options(seg_run['data'])
@@ -103,6 +105,7 @@ def test_seg_test_tool_outputs(seg_run, tmp_path):
                               np.array(Image.open(pred_path)))
 
 
+@pytest.mark.e2e
 def test_seg_test_tool_tta(seg_run, tmp_path):
     ckpt = osp.join(seg_run['work'], 'iter_4.pth')
     pkl = tmp_path / 'tta.pkl'
@@ -114,6 +117,7 @@ def test_seg_test_tool_tta(seg_run, tmp_path):
     assert tuple(results[0]['pred_sem_seg']['data'].shape[-2:]) == (32, 32)
 
 
+@pytest.mark.e2e
 def test_seg_train_amp_uses_amp_wrapper(seg_run, tmp_path):
     train(TINY_SEG, tmp_path, '--amp', '--cfg-options',
           *seg_data_options(seg_run['data']), 'train_cfg.max_iters=2',
@@ -125,6 +129,7 @@ def test_seg_train_amp_uses_amp_wrapper(seg_run, tmp_path):
                if v.is_floating_point())
 
 
+@pytest.mark.e2e
 def test_seg_auto_scale_lr(seg_run, tmp_path):
     # base_batch_size=2 in the config; batch 4 on one process => lr x2
     train(TINY_SEG, tmp_path, '--auto-scale-lr', '--cfg-options',
@@ -139,6 +144,7 @@ def paired_data(tmp_path_factory):
     return write_tiny_paired_dataset(str(tmp_path_factory.mktemp('pix') / 'data'))
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('amp', [False, True])
 def test_mmagic_scope_train(paired_data, tmp_path, amp):
     extra = ['--amp'] if amp else []

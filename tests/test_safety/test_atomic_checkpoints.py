@@ -91,6 +91,7 @@ runpy.run_path('tools/train.py', run_name='__main__')
 '''
 
 
+@pytest.mark.e2e
 def test_sigkill_during_save_then_resume(seg_data, tmp_path):
     """The translation demo's setting (max_keep_ckpts=1): SIGKILL while iter_2.pth is
     written leaves iter_1.pth and last_checkpoint intact; --resume continues."""

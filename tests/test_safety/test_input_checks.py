@@ -136,6 +136,7 @@ def test_cfg_options_data_root_reaches_the_dataloaders(tmp_path):
     assert cfg.test_dataloader.dataset.data_root == 'b'
 
 
+@pytest.mark.e2e
 def test_work_dir_under_a_file_is_one_error_line(tmp_path):
     from tests.fixtures.tools import train
     (tmp_path / 'afile').write_text('x')
@@ -203,6 +204,7 @@ def _children(pid):
     return kids
 
 
+@pytest.mark.e2e
 def test_sigterm_ends_converter_workers_and_removes_temp(tmp_path):
     src = write_cmx_source(str(tmp_path / 'src'), dict(train=list(range(12)),
                                                        test=[20]), num_classes=40)

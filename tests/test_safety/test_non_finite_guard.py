@@ -20,6 +20,7 @@ def _all_finite(path):
     return all(torch.isfinite(v).all() for v in state.values() if v.is_floating_point())
 
 
+@pytest.mark.e2e
 def test_diverging_training_stops_and_keeps_the_finite_checkpoint(seg_data, tmp_path):
     work = tmp_path / 'w'
     proc = train(TINY_SEG, work, '--cfg-options', *seg_data_options(seg_data),

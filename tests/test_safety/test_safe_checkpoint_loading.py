@@ -81,6 +81,7 @@ def _refused(proc, path, marker):
     assert not osp.exists(marker)
 
 
+@pytest.mark.e2e
 def test_tools_test_refuses_malicious_checkpoint(evil, seg_data, tmp_path):
     path, marker = evil
     proc = run([sys.executable, 'tools/test.py', TINY_SEG, path, '--work-dir',
@@ -89,6 +90,7 @@ def test_tools_test_refuses_malicious_checkpoint(evil, seg_data, tmp_path):
     _refused(proc, path, marker)
 
 
+@pytest.mark.e2e
 def test_tools_train_resume_via_last_checkpoint_refuses(evil, seg_data, tmp_path):
     path, marker = evil
     work = tmp_path / 'w'

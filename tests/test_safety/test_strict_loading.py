@@ -25,6 +25,7 @@ def _test_tool(ckpt, data, work, *extra):
                 'model.decode_head.channels=16'], check=False)
 
 
+@pytest.mark.e2e
 def test_test_tool_refuses_mis_shaped_checkpoint(trained, seg_data, tmp_path):
     proc = _test_tool(trained, seg_data, tmp_path / 'strict')
     assert proc.returncode == 1, proc.stderr[-3000:]

@@ -45,6 +45,7 @@ def test_flops_scale_with_streams_and_params_add_up():
     assert p2['total'] == (p2['backbone'] + p2['decode_head'] + p2['ensemble_alpha'])
 
 
+@pytest.mark.e2e
 def test_cli_on_demo_config_writes_json(tmp_path):
     out = tmp_path / 'flops.json'
     proc = run([sys.executable, 'tools/analysis_tools/get_flops_cen.py', DEMO,

@@ -142,6 +142,7 @@ def _merged_cfg(trained):
     return fill_task_keys(cfg)  # as CENTranslationRunner does
 
 
+@pytest.mark.e2e
 def test_train_tool(trained):
     work, cfg = trained['work'], _merged_cfg(trained)
     ckpt = torch.load(osp.join(work, 'iter_2.pth'), weights_only=False)
@@ -188,6 +189,7 @@ def _direct_errors(cfg, checkpoint):
     return errors
 
 
+@pytest.mark.e2e
 def test_test_tool(trained, tmp_path):
     cfg = _merged_cfg(trained)
     ckpt = osp.join(trained['work'], 'iter_2.pth')
@@ -218,6 +220,7 @@ def test_test_tool(trained, tmp_path):
     assert fakes and tuple(dumped[0][fakes[0]].shape[-2:]) == (32, 32)
 
 
+@pytest.mark.e2e
 def test_demo_config_trains_and_reports_metrics(tmp_path):
     opts = ['train_cfg.max_iters=3', 'train_cfg.val_interval=3',
             'default_hooks.checkpoint.interval=3', 'default_hooks.logger.interval=1',

@@ -74,6 +74,7 @@ MY_HOOK = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('base', ['path', 'package'])
 def test_user_config_inherits_cen_mm_config(tmp_path, base):
     base_ref = (osp.join(ROOT, 'configs', DEMO) if base == 'path'
@@ -134,6 +135,7 @@ MMPRETRAIN_CONFIG = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.e2e
 def test_cen_resnet_in_mmpretrain_classifier(tmp_path):
     data = tmp_path / 'data'
     _write_rgbd_classification_data(data)
