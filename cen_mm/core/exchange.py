@@ -90,7 +90,13 @@ def channel_exchange(x: torch.Tensor, mask: torch.Tensor,
     if sync_free is None:
         sync_free = x.device.type != 'cpu' or _is_compiling()
     if sync_free:
-        return _MaskedChannelExchange.apply(x, mask.detach().to(x.device), shape)
+        mask = mask.detach().to(x.device)
+        if not (torch.is_grad_enabled() and x.requires_grad):
+            # nothing to record (inference); also keeps torch.compile from a graph
+            # break, as dynamo cannot trace the Function's mark_dirty outside apply
+            _masked_exchange_in_place(x.view(shape), mask)
+            return x
+        return _MaskedChannelExchange.apply(x, mask, shape)
     return exchange_by_indices(x, exchange_indices(mask, x.device), shape)
 
 
@@ -197,6 +203,14 @@ def _others_means(streams: torch.Tensor) -> torch.Tensor:
     return torch.stack(means)
 
 
+def _masked_exchange_in_place(streams: torch.Tensor, mask: torch.Tensor) -> None:
+    """``streams`` (M, N, C, *S): replaced (stream, channel) pairs of the (M, C) bool
+    ``mask`` set to the other streams' mean, as a blend over all channels."""
+    shape = streams.shape
+    replaced = mask.view(shape[0], 1, shape[2], *([1] * (len(shape) - 3)))
+    streams.copy_(torch.where(replaced, _others_means(streams), streams))
+
+
 class _MaskedChannelExchange(torch.autograd.Function):
     """The exchange of :class:`_ChannelExchange` as a masked blend over all channels:
     no host synchronisation, no data-dependent shapes. ``mask``: (M, C) bool on the
@@ -204,9 +218,7 @@ class _MaskedChannelExchange(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, mask, shape):
-        streams = x.view(shape)
-        replaced = mask.view(shape[0], 1, shape[2], *([1] * (len(shape) - 3)))
-        streams.copy_(torch.where(replaced, _others_means(streams), streams))
+        _masked_exchange_in_place(x.view(shape), mask)
         ctx.mark_dirty(x)
         ctx.save_for_backward(mask)
         ctx.shape = shape

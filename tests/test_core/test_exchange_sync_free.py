@@ -110,3 +110,32 @@ def test_cen_resnet_with_exchanged_channels_has_no_graph_break():
     assert explanation.graph_break_count == 0, [
         r.reason for r in explanation.break_reasons]
     assert explanation.graph_count == 1
+
+
+@pytest.mark.parametrize('train', [True, False])
+def test_modality_norm_compiles_as_one_graph_without_autograd(train):
+    """Inference (no_grad): dynamo inlines an autograd.Function's forward there and
+    cannot trace its mark_dirty, so the exchange must not go through the Function
+    (before: one graph break per exchanging layer, 35 in a CEN-ResNet-18)."""
+    norm = _exchanging_norm(M=3).train(train)
+    x = torch.randn(6, 12, 5, 5)
+    with torch.no_grad():
+        eager = norm(x.clone())
+        torch._dynamo.reset()
+        compiled = torch.compile(norm, fullgraph=True, backend='eager')(x.clone())
+        torch._dynamo.reset()
+    torch.testing.assert_close(compiled, eager, rtol=0, atol=1e-6)
+
+
+def test_private_stream_head_norm_compiles_as_one_graph():
+    from cen_mm.seg.models.utils.private_stream_norm import PrivateStreamNorm
+    norm = PrivateStreamNorm(8, 2)
+    x = torch.randn(4, 8, 3, 3)
+    for train in (True, False):
+        norm.train(train)
+        with torch.no_grad():
+            eager = norm(x)
+            torch._dynamo.reset()
+            compiled = torch.compile(norm, fullgraph=True, backend='eager')(x)
+            torch._dynamo.reset()
+        torch.testing.assert_close(compiled, eager, rtol=0, atol=1e-6)

@@ -149,3 +149,48 @@ def test_data_pipeline_counts_the_images_it_loaded(bench, tmp_path, capsys):
     out = capsys.readouterr().out
     assert 'batch size 6, num_workers 2' in out
     assert '(8 images in 2 batches, 2 restarts of the loader' in out
+
+
+def test_amp_runs_forwards_in_bfloat16(bench):
+    pair = bench.ModelPair('tiny', tiny_backbone(), True, None, batch=1, size=32,
+                           device=torch.device('cpu'), seed=0)
+    dtypes = []
+    for model in pair.models().values():
+        model.register_forward_hook(
+            lambda mod, inp, out: dtypes.append(out[0][0].dtype
+                                                if mod is pair.cen else out[0].dtype))
+    pair.set_mode('train')
+    pair.train_step('cen')()
+    pair.train_step('floor')()
+    assert dtypes == [torch.float32, torch.float32]
+    pair.amp = True
+    for key in ('cen', 'floor'):
+        pair.train_step(key)()
+        pair.set_mode('infer')
+        pair.infer_step(key)()
+        pair.set_mode('train')
+    assert dtypes[2:] == [torch.bfloat16] * 4
+    assert all(p.dtype == torch.float32 for p in pair.cen.parameters())
+
+
+def test_compiled_pair_matches_eager(bench, capsys):
+    pair = bench.ModelPair('tiny', tiny_backbone(), True, None, batch=1, size=32,
+                           device=torch.device('cpu'), seed=0)
+    bench.set_exchange_fraction(pair.cen, 0.5, seed=0)
+    pair.set_mode('infer')
+    with torch.no_grad():
+        eager = pair.cen(pair.cen_inputs)
+    pair.compile('eager')  # dynamo only: the cheapest to compile
+    assert all(type(f).__name__ == 'OptimizedModule' for f in pair.callables.values())
+    with torch.no_grad():
+        compiled = pair.callables['cen'](pair.cen_inputs)
+    for a, b in zip(eager, compiled):
+        for x, y in zip(a, b):
+            torch.testing.assert_close(x, y, rtol=0, atol=0)
+    # inference only (the graph compiled above): compiling training too takes minutes
+    args = bench.parse_args(['--iters', '1', '--warmup', '0', '--exchange-fracs',
+                             '0.5', '--no-memory', '--compile', 'eager',
+                             '--phases', 'infer'])
+    rows = bench.benchmark_pair(pair, args, torch.device('cpu'))
+    assert [r['phase'] for r in rows] == ['infer']
+    assert all(r['wall']['cen'] > 0 and r['wall']['floor'] > 0 for r in rows)

@@ -4,7 +4,8 @@
         [--backbone-only] [--streams M] [--batch N] [--size S] [--iters K]
         [--warmup W] [--device cpu|cuda] [--threads T] [--exchange-fracs F [F ...]]
         [--phases train infer] [--no-memory] [--no-hooks] [--no-data]
-        [--data-root DIR] [--profile [--profile-steps P]] [--json OUT]
+        [--data-root DIR] [--profile [--profile-steps P]] [--amp]
+        [--compile BACKEND] [--json OUT]
 
 What is compared. CEN shares every convolution between its M streams, which are
 stacked along the batch dimension, so an M-stream CEN model on a batch of N does the
@@ -43,6 +44,16 @@ changes) with their interquartile range (the noise: on a machine shared with oth
 jobs, a few percent even for 8+ rounds). ``--profile`` adds an estimate that the convolutions' timing noise does not
 blur: the profiled self time of all ops other than convolutions/matmuls (which do the
 same work in both models), CEN minus floor, relative to the floor's step.
+
+``--amp``: forwards (and the losses) under ``torch.autocast`` in bfloat16 (CPU and
+CUDA), backward outside it, for both models. ``--compile BACKEND``: both models are
+compiled directly with ``torch.compile(model, backend=BACKEND)`` (not through the
+Runner); the warm-up rounds include the compilation (use ``--warmup`` >= 2: training
+and inference compile separately), and the compiled CEN is compared with the compiled
+floor. ``aot_eager`` traces forward and backward graphs and runs them with eager
+kernels (no code generation: it shows graph breaks and tracing overhead, quickly);
+``inductor`` generates fused kernels (needs a C++ compiler on CPU; compiling a
+ResNet-101 takes minutes).
 
 Peak memory, per step, with the model, its inputs, gradients (kept allocated:
 ``zero_grad(set_to_none=False)``) and optimizer state already allocated:
@@ -156,6 +167,11 @@ def parse_args(argv=None):
     parser.add_argument('--json', default=None,
                         help='also write every measurement (per-round times, memory) '
                         'to this JSON file')
+    parser.add_argument('--amp', action='store_true',
+                        help='forwards under torch.autocast in bfloat16 (CPU or CUDA)')
+    parser.add_argument('--compile', default=None, metavar='BACKEND',
+                        help='torch.compile both models with this backend (e.g. '
+                        'aot_eager, inductor) and compare the compiled models')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     for name in ('batch', 'size', 'iters'):
@@ -396,12 +412,33 @@ class ModelPair:
                                  weight_decay=1e-5)
             for key, model in (('cen', self.cen), ('floor', self.floor))}
 
+        # what the steps call: the models, or their torch.compile wrappers
+        self.callables = self.models()
+        self.amp = False
+        self.device = device
+
     def models(self):
         return dict(cen=self.cen, floor=self.floor)
 
+    def compile(self, backend: str) -> None:
+        """Let every step call ``torch.compile(model, backend=backend)`` (compiled on
+        the first call of each mode)."""
+        self.callables = {key: torch.compile(model, backend=backend)
+                          for key, model in self.models().items()}
+
+    def _autocast(self):
+        """bfloat16 autocast with ``--amp``, else nothing."""
+        if not self.amp:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
     # ---- steps ----------------------------------------------------------------------
     def _loss(self, key: str) -> torch.Tensor:
-        model = self.models()[key]
+        with self._autocast():
+            return self._forward_loss(key)
+
+    def _forward_loss(self, key: str) -> torch.Tensor:
+        model = self.callables[key]
         if self.backbone_only:
             out = model(self.cen_inputs if key == 'cen' else self.floor_inputs)
             levels = [t for stream in out for t in stream] if key == 'cen' else out
@@ -409,7 +446,7 @@ class ModelPair:
             return sum(t.float().mean() for t in levels) * scale
         inputs = self.cen_inputs if key == 'cen' else self.floor_inputs
         samples = self.cen_samples if key == 'cen' else self.floor_samples
-        loss, _ = model.parse_losses(model(inputs, samples, mode='loss'))
+        loss, _ = self.models()[key].parse_losses(model(inputs, samples, mode='loss'))
         return loss
 
     def train_step(self, key: str) -> Callable[[], None]:
@@ -426,11 +463,11 @@ class ModelPair:
         return step
 
     def infer_step(self, key: str) -> Callable[[], None]:
-        model = self.models()[key]
+        model = self.callables[key]
         inputs = self.cen_inputs if key == 'cen' else self.floor_inputs
 
         def step():
-            with torch.no_grad():
+            with torch.no_grad(), self._autocast():
                 if self.backbone_only:
                     model(inputs)
                 else:
@@ -816,13 +853,16 @@ def main(argv=None) -> None:
 
     print(f'# CEN benchmark: torch {torch.__version__}, device {device}, '
           f'{torch.get_num_threads()} threads, batch {args.batch} per stream, '
-          f'{args.size}x{args.size}, {args.warmup} warm-up + {args.iters} timed rounds')
+          f'{args.size}x{args.size}, {args.warmup} warm-up + {args.iters} timed rounds'
+          + (', bfloat16 autocast' if args.amp else '')
+          + (f', torch.compile(backend={args.compile!r})' if args.compile else ''))
     hooks_done = args.no_hooks
     results = []
     for name, model_cfg in ([] if args.no_models else load_model_cfgs(args)):
         backbone_only = args.backbone_only or model_cfg.get('type') == 'CENResNet'
         pair = ModelPair(name, model_cfg, backbone_only, args.streams, args.batch,
                          args.size, device, args.seed)
+        pair.amp = args.amp
         what = 'backbone' if backbone_only else 'model'
         print(f'\n## {name} ({what}): M={pair.num_streams} streams x batch {args.batch} '
               f'vs one stream x batch {pair.num_streams * args.batch}\n')
@@ -831,6 +871,8 @@ def main(argv=None) -> None:
         print(f'conv/matmul FLOPs per forward: CEN {flops["cen"] / 1e9:.2f} G, floor '
               f'{flops["floor"] / 1e9:.2f} G'
               + (' (identical)\n' if flops['cen'] == flops['floor'] else '\n'))
+        if args.compile:  # after the FLOP count (eager: same convolutions)
+            pair.compile(args.compile)
         rows = benchmark_pair(pair, args, device)
         results.append(dict(config=name, backbone_only=backbone_only,
                             streams=pair.num_streams, flops=flops, rows=rows))
