@@ -1,0 +1,72 @@
+"""tools/analysis_tools/gpu_benchmark.py: its CPU code path end to end on a tiny
+CEN segmentor (the GPU itself is not available to the tests), and the
+synchronisation counter."""
+import importlib.util
+import json
+import os.path as osp
+import warnings
+
+import torch
+from mmengine.registry import DefaultScope
+
+ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+TOOL = osp.join(ROOT, 'tools', 'analysis_tools', 'gpu_benchmark.py')
+
+TINY_CONFIG = """
+model = dict(
+    type='CENEncoderDecoder',
+    data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.] * 4, std=[1.] * 4,
+                           bgr_to_rgb=False),
+    backbone=dict(type='CENResNet', depth=18, in_channels=(3, 1), base_channels=8,
+                  stem_channels=8, norm_cfg=dict(type='BN', requires_grad=True),
+                  norm_eval=True, exchange=True),
+    decode_head=dict(type='FCNHead', in_channels=64, in_index=3, channels=8,
+                     num_convs=1, num_classes=5,
+                     norm_cfg=dict(type='BN', requires_grad=True)),
+    test_cfg=dict(mode='whole', output='ensemble'))
+"""
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('gpu_benchmark', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cpu_code_path_end_to_end(tmp_path, capsys):
+    tool = load_tool()
+    cfg = tmp_path / 'tiny_cen.py'
+    cfg.write_text(TINY_CONFIG)
+    out = tmp_path / 'rows.json'
+    with DefaultScope.overwrite_default_scope('mmseg'):  # no global scope left
+        rows = tool.main(['--device', 'cpu', '--config', str(cfg), '--size', '32',
+                          '--iters', '1', '--warmup', '0', '--exchange-frac', '0.5',
+                          '--json', str(out)])
+    assert [r['phase'] for r in rows] == ['train', 'infer']
+    for row in rows:
+        assert row['streams'] == 2 and row['exchanged'] > 0
+        for key in ('cen', 'floor'):
+            assert row[key]['seconds'] > 0 and row[key]['peak_bytes'] > 0
+            assert row[key]['syncs'] is None  # no such count on the CPU
+        assert row['time_ratio'] == row['cen']['seconds'] / row['floor']['seconds']
+    saved = json.loads(out.read_text())
+    assert saved['rows'] == json.loads(json.dumps(rows))
+    assert saved['device'].startswith('CPU')
+    printed = capsys.readouterr().out
+    assert printed.count('| tiny_cen | 2 |') == 2
+
+
+def test_sync_counter_counts_only_sync_warnings(monkeypatch):
+    tool = load_tool()
+    modes = []
+    monkeypatch.setattr(torch.cuda, 'get_sync_debug_mode', lambda: 0)
+    monkeypatch.setattr(torch.cuda, 'set_sync_debug_mode', modes.append)
+    with tool.count_syncs(torch.device('cuda')) as syncs:
+        for _ in range(3):  # the same call site three times: three syncs
+            warnings.warn('called a synchronizing CUDA operation')
+        warnings.warn('something else')
+    assert syncs == [3] and modes == ['warn', 0]
+    with tool.count_syncs(torch.device('cpu')) as syncs:
+        pass
+    assert syncs == [None]

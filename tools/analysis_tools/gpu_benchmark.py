@@ -1,0 +1,209 @@
+"""GPU benchmark of CEN against its compute floor: step time, peak memory and host
+synchronisations, for CEN-RefineNet-R101 and CEN-PSPNet-R101.
+
+    python tools/analysis_tools/gpu_benchmark.py [--device cuda] [--size 480]
+        [--batch 2] [--iters 20] [--warmup 5] [--exchange-frac 0.2]
+        [--config CFG [CFG ...]] [--compile BACKEND] [--json OUT]
+
+Everything it needs is in the repository: the model configs and random inputs (no
+data set, no pretrained weights). The CEN model and its floor (the same network as
+one stream at batch M*N) are built exactly as in ``benchmark_cen.py`` (its
+``ModelPair``), with ``--exchange-frac`` of each stream's sub-part of every
+exchanging norm below θ (channels are really exchanged). Per model and phase
+(train: zero_grad + forward + backward + SGD step; infer: forward under ``no_grad``):
+
+* step time: median over ``--iters`` rounds after ``--warmup``, CEN and floor
+  alternating, with ``torch.cuda.synchronize`` around each step;
+* peak memory: ``torch.cuda.max_memory_allocated`` during one step, above what was
+  allocated before it (activations and temporaries);
+* synchronisations: the number of host-device synchronisations during one step,
+  counted with ``torch.cuda.set_sync_debug_mode('warn')`` (each synchronising CUDA
+  call warns once per call; the warnings are counted, not printed).
+
+On a 2024-era data-centre GPU the defaults take a few minutes (both models, both
+phases). ``--device cpu`` runs the same code path on the CPU (sizes as small as
+you like; no synchronisation count there): that is how its test runs it.
+"""
+import argparse
+import contextlib
+import importlib.util
+import json
+import os
+import os.path as osp
+import statistics
+import warnings
+from typing import Callable, Optional
+
+import torch
+
+HERE = osp.dirname(osp.abspath(__file__))
+DEFAULT_CONFIGS = ('configs/_base_/models/cen_refinenet_r101.py',
+                   'configs/_base_/models/cen_pspnet_r101.py')
+SYNC_WARNING = 'called a synchronizing CUDA operation'
+MIB = 2**20
+
+
+def load_benchmark_tool():
+    """``benchmark_cen.py`` next to this file, as a module (ModelPair, timing)."""
+    spec = importlib.util.spec_from_file_location('benchmark_cen',
+                                                  osp.join(HERE, 'benchmark_cen.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='GPU step time, peak memory and synchronisations of CEN models '
+        'against the same network run as one stream (the compute floor).')
+    parser.add_argument('--config', nargs='+', default=list(DEFAULT_CONFIGS),
+                        help='CENEncoderDecoder configs with a CENResNet backbone')
+    parser.add_argument('--device', default='cuda',
+                        help="'cuda[:i]' (default) or 'cpu' (the same code path)")
+    parser.add_argument('--size', type=int, default=480, help='input side (pixels)')
+    parser.add_argument('--batch', type=int, default=2, help='N, per stream')
+    parser.add_argument('--iters', type=int, default=20, help='timed rounds')
+    parser.add_argument('--warmup', type=int, default=5, help='untimed rounds')
+    parser.add_argument('--exchange-frac', type=float, default=0.2,
+                        help='fraction of each stream\'s sub-part set below θ')
+    parser.add_argument('--phases', nargs='+', default=['train', 'infer'],
+                        choices=['train', 'infer'])
+    parser.add_argument('--compile', default=None, metavar='BACKEND',
+                        help='torch.compile both models with this backend')
+    parser.add_argument('--json', default=None, help='also write the rows here')
+    parser.add_argument('--seed', type=int, default=0)
+    args = parser.parse_args(argv)
+    for name in ('size', 'batch', 'iters'):
+        if getattr(args, name) < 1:
+            parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
+    if args.warmup < 0 or not 0 <= args.exchange_frac <= 1:
+        parser.error('--warmup must be >= 0 and --exchange-frac in [0, 1]')
+    return args
+
+
+@contextlib.contextmanager
+def count_syncs(device: torch.device):
+    """Count host-device synchronisations in the block: yields a one-element list
+    that holds the count afterwards (None where the device has no such mode)."""
+    result = [None]
+    if device.type != 'cuda':
+        yield result
+        return
+    previous = torch.cuda.get_sync_debug_mode()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        torch.cuda.set_sync_debug_mode('warn')
+        try:
+            yield result
+        finally:
+            torch.cuda.set_sync_debug_mode(previous)
+    result[0] = sum(SYNC_WARNING in str(w.message) for w in caught)
+
+
+def measure_step(step: Callable[[], None], device: torch.device,
+                 tool) -> dict:
+    """Peak memory (bytes above the level before the step) and synchronisations of
+    one call of ``step``."""
+    peak = tool.step_peak_bytes(step, device)
+    tool.synchronize(device)
+    with count_syncs(device) as syncs:
+        step()
+    tool.synchronize(device)
+    return dict(peak_bytes=peak, syncs=syncs[0])
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    return f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
+
+
+def benchmark_config(path: str, args, device: torch.device, tool) -> list:
+    from mmengine.config import Config
+    full = path if osp.isfile(path) else osp.join(tool.REPO_ROOT, path)
+    if not osp.isfile(full):
+        raise FileNotFoundError(f'--config {path}: no such file')
+    name = osp.splitext(osp.basename(path))[0]
+    pair = tool.ModelPair(name, Config.fromfile(full).model.to_dict(), False, None,
+                          args.batch, args.size, device, args.seed)
+    exchanged = tool.set_exchange_fraction(pair.cen, args.exchange_frac, args.seed)
+    if args.compile:
+        pair.compile(args.compile)
+    rows = []
+    for phase in args.phases:
+        pair.set_mode(phase)
+        make = pair.train_step if phase == 'train' else pair.infer_step
+        steps = dict(cen=make('cen'), floor=make('floor'))
+        times = tool.time_alternating(steps, args.warmup, args.iters, device)
+        row = dict(config=name, streams=pair.num_streams, phase=phase,
+                   exchanged=exchanged)
+        for key, step in steps.items():
+            row[key] = dict(seconds=statistics.median(times[key]['wall']),
+                            **measure_step(step, device, tool))
+        row['time_ratio'] = row['cen']['seconds'] / row['floor']['seconds']
+        row['paired_ratio'] = tool.median_ratio(times['cen']['wall'],
+                                                times['floor']['wall'])
+        row['memory_ratio'] = (row['cen']['peak_bytes']
+                               / max(row['floor']['peak_bytes'], 1))
+        rows.append(row)
+        print_row(row)
+    del pair
+    if device.type == 'cuda':
+        torch.cuda.empty_cache()
+    return rows
+
+
+HEADER = ('| model | M | phase | exchanged | CEN (s/step) | floor (s/step) | ratio | '
+          'paired ratio | CEN peak (MiB) | floor peak (MiB) | ratio | CEN syncs | '
+          'floor syncs |')
+
+
+def _syncs(value: Optional[int]) -> str:
+    return '-' if value is None else str(value)
+
+
+def print_row(row: dict) -> None:
+    cen, floor = row['cen'], row['floor']
+    cells = [row['config'], str(row['streams']), row['phase'],
+             f'{100 * row["exchanged"]:.1f}%', f'{cen["seconds"]:.4f}',
+             f'{floor["seconds"]:.4f}', f'{row["time_ratio"]:.3f}',
+             f'{row["paired_ratio"]:.3f}', f'{cen["peak_bytes"] / MIB:,.0f}',
+             f'{floor["peak_bytes"] / MIB:,.0f}', f'{row["memory_ratio"]:.3f}',
+             _syncs(cen['syncs']), _syncs(floor['syncs'])]
+    print('| ' + ' | '.join(cells) + ' |', flush=True)
+
+
+def main(argv=None) -> list:
+    args = parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda: CUDA is not available on this machine '
+                           '(use --device cpu to run the CPU code path)')
+    tool = load_benchmark_tool()
+    from mmengine.registry import DefaultScope, init_default_scope
+    import cen_mm  # noqa: F401  (registers the CEN modules)
+    current = DefaultScope.get_current_instance()
+    if current is None or current.scope_name != 'mmseg':
+        init_default_scope('mmseg')
+    print(f'# CEN GPU benchmark: {device_name(device)}, torch {torch.__version__}, '
+          f'batch {args.batch} per stream, {args.size}x{args.size}, {args.warmup} '
+          f'warm-up + {args.iters} timed rounds'
+          + (f', torch.compile(backend={args.compile!r})' if args.compile else '')
+          + '\n')
+    print(HEADER)
+    print('|' + '---|' * HEADER.count(' | ') + '---|', flush=True)
+    rows = []
+    for path in args.config:
+        rows += benchmark_config(path, args, device, tool)
+    if args.json:
+        tmp = args.json + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(dict(args=vars(args), device=device_name(device),
+                           torch=torch.__version__, rows=rows), f, indent=1)
+        os.replace(tmp, args.json)  # atomic
+        print(f'\nmeasurements written to {args.json}')
+    return rows
+
+
+if __name__ == '__main__':
+    main()
