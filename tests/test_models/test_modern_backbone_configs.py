@@ -18,6 +18,7 @@ CONFIGS = osp.join(ROOT, 'configs', 'cen', 'modern')
 #                 backbone parameters of one stream's network in millions)
 MODELS_EXPECTED = {
     'cen_segformer_mit-b2_nyud_rgbd': (2 * (3 + 4 + 6 + 3), 24.2),
+    'cen_segformer_mit-b2_nyud_rgbhha': (2 * (3 + 4 + 6 + 3), 24.2),
     'cen_upernet_swin-t_nyud_rgbd': (2 * (2 + 2 + 6 + 2), 27.5),
     'cen_upernet_convnext-t_nyud_rgbd': (3 + 3 + 9 + 3, 27.8),
 }
@@ -44,7 +45,11 @@ def build(stem):
 def test_cen_config_and_its_baseline(stem):
     num_exchanging, backbone_m = MODELS_EXPECTED[stem]
     cfg, model = build(stem)
-    assert cfg.model.backbone.in_channels == (3, 1)
+    assert cfg.model.backbone.in_channels == ((3, 3) if 'hha' in stem else (3, 1))
+    assert len(cfg.model.data_preprocessor['mean']) == sum(
+        cfg.model.backbone.in_channels)
+    load = cfg.train_dataloader.dataset.pipeline[0]
+    assert load['depth_type'] == ('hha' if 'hha' in stem else 'depth')
     assert cfg.train_dataloader.batch_size == 8
     assert cfg.model.data_preprocessor['size'] == (480, 640)
     names = [n for n, _ in iter_exchanging_norms(model)]

@@ -1,0 +1,21 @@
+# NYUDv2 RGB + HHA (configs/_base_/datasets/nyud_rgbd_hha.py; HHA from
+# tools/dataset_converters/depth2hha.py) with the training crops of CMX (Zhang et
+# al., T-ITS'23; huaaaliu/RGBX_Semantic_Segmentation configs/NYUDepthv2/NYUDepthv2_mit_b2_e500_v1.py): random scales 0.5-1.75 of the
+# 640x480 frame (C.train_scale_array), 480x640 crops (C.image_height/width), flip,
+# batch 8 (C.batch_size); CMX itself trains on RGB + HHA. Resizing per modality as
+# the base (rgbd_seg_common_hha.py); test: full frames, as the base.
+_base_ = ['../../../_base_/datasets/nyud_rgbd_hha.py']
+crop_size = (480, 640)
+rgbd_data_preprocessor = dict(_base_.rgbd_data_preprocessor, size=crop_size)
+train_pipeline = [
+    dict(type='LoadRGBDFromFile', depth_type='hha', hole_mode='keep'),
+    dict(type='LoadRGBDAnnotations'),
+    dict(type='RandomResize', scale=(640, 480), ratio_range=(0.5, 1.75),
+         keep_ratio=True, resize_type='ModalityResize',
+         interpolations=_base_.modality_interpolations,
+         value_ranges=_base_.modality_value_ranges),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs', meta_keys=_base_.rgbd_meta_keys),
+]
+train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
