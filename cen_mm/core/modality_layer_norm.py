@@ -27,9 +27,63 @@ from typing import Optional
 import torch
 import torch.nn as nn
 from mmengine.registry import MODELS
+from torch.autograd.function import once_differentiable
 
 from .exchange import channel_exchange
 from .modality_norm import ModalityNorm
+
+
+class _StreamLayerNorm(torch.autograd.Function):
+    """Channel-last LayerNorm of M stacked streams, each with its own affine
+    parameters, written straight into one output (no concatenation copy forward, no
+    split copy backward): ATen's ``native_layer_norm`` / ``native_layer_norm_backward``
+    per stream slice with ``out=``. Same arithmetic as ``F.layer_norm`` per stream.
+
+    ``x``: contiguous (M*N, *S, C); ``params``: M weights then M biases, each (C,).
+    """
+
+    @staticmethod
+    def forward(ctx, x, eps, *params):
+        M = len(params) // 2
+        C = x.shape[-1]
+        y = torch.empty_like(x)
+        stats = x.new_empty(2, *x.shape[:-1], 1)  # mean, rstd
+        for m, (x_m, y_m, mean_m, rstd_m) in enumerate(zip(
+                x.chunk(M), y.chunk(M), stats[0].chunk(M), stats[1].chunk(M))):
+            torch.ops.aten.native_layer_norm.out(
+                x_m, [C], params[m], params[M + m], eps, out0=y_m, out1=mean_m,
+                out2=rstd_m)
+        ctx.save_for_backward(x, stats, *params)
+        return y
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_y):
+        x, stats, *params = ctx.saved_tensors
+        M = len(params) // 2
+        C = x.shape[-1]
+        grad_y = grad_y.contiguous()
+        grad_x = torch.empty_like(x)
+        grads_w = [torch.empty_like(p) for p in params[:M]]
+        grads_b = [torch.empty_like(p) for p in params[M:]]
+        for m, (g_m, x_m, mean_m, rstd_m, gx_m) in enumerate(zip(
+                grad_y.chunk(M), x.chunk(M), stats[0].chunk(M), stats[1].chunk(M),
+                grad_x.chunk(M))):
+            torch.ops.aten.native_layer_norm_backward.out(
+                g_m, x_m, [C], mean_m, rstd_m, params[m], params[M + m],
+                [True, True, True], out0=gx_m, out1=grads_w[m], out2=grads_b[m])
+        return (grad_x, None, *grads_w, *grads_b)
+
+
+def _is_plain_layer_norm_call(layer: nn.Module, data_format: Optional[str]) -> bool:
+    """Whether calling ``layer`` is ``F.layer_norm`` over the last dim with its own
+    affine weight and bias (``nn.LayerNorm``; ``LayerNorm2d`` with
+    ``data_format='channel_last'``)."""
+    if layer.weight is None or layer.bias is None:
+        return False
+    if type(layer).forward is nn.LayerNorm.forward:
+        return data_format is None
+    return _takes_data_format(layer) and data_format == 'channel_last'
 
 
 def _takes_data_format(layer: nn.Module) -> bool:
@@ -85,9 +139,15 @@ class ModalityLayerNorm(ModalityNorm):
         if self.shared:
             return self.norms[0](x, **kwargs)
         # Each stream's layer on its slice: exactly the stock layer's arithmetic. The
-        # concatenation is a new contiguous tensor nobody else holds, so the exchange
-        # may change it in place.
-        y = torch.cat([norm(c, **kwargs) for norm, c in zip(self.norms, x.chunk(M))])
+        # output is a new contiguous tensor nobody else holds, so the exchange may
+        # change it in place.
+        if axis == -1 and _is_plain_layer_norm_call(self.norms[0], data_format):
+            y = _StreamLayerNorm.apply(
+                x.contiguous(), self.norms[0].eps,
+                *[n.weight for n in self.norms], *[n.bias for n in self.norms])
+        else:
+            y = torch.cat([norm(c, **kwargs)
+                           for norm, c in zip(self.norms, x.chunk(M))])
         if not self.exchange:
             return y
         if axis == 1:  # (M*N, C, *S)

@@ -264,8 +264,9 @@ def test_resnet_wrapper_reproduces_cen_resnet(depth, train):
 
 
 def test_layer_norm_exchange_gradient_matches_reference():
-    """ModalityLayerNorm (channel last): value and gradient of the exchange against a
-    hand-written per-stream computation."""
+    """ModalityLayerNorm (channel last): values and gradients (input, every stream's
+    weight and bias) of the per-stream LN + exchange against F.layer_norm per stream
+    and a hand-written exchange."""
     torch.manual_seed(0)
     norm = ModalityLayerNorm(6, 2, exchange=True, threshold=THETA)
     with torch.no_grad():
@@ -274,10 +275,10 @@ def test_layer_norm_exchange_gradient_matches_reference():
     x = torch.randn(4, 5, 6, requires_grad=True)  # (M*N, L, C)
     y = norm(x)
     ref_in = x.detach().clone().requires_grad_(True)
-    a = nn.functional.layer_norm(ref_in[:2], (6, ), norm.norms[0].weight.detach(),
-                                 norm.norms[0].bias.detach())
-    b = nn.functional.layer_norm(ref_in[2:], (6, ), norm.norms[1].weight.detach(),
-                                 norm.norms[1].bias.detach())
+    ref_params = [p.detach().clone().requires_grad_(True) for n in norm.norms
+                  for p in (n.weight, n.bias)]
+    a = nn.functional.layer_norm(ref_in[:2], (6, ), *ref_params[:2])
+    b = nn.functional.layer_norm(ref_in[2:], (6, ), *ref_params[2:])
     # stream 0 owns channels 0-2 (γ 0.01 < θ at 0), stream 1 owns 3-5 (0.001 at 3)
     a2 = torch.cat([b[..., :1], a[..., 1:]], dim=-1)
     b2 = torch.cat([b[..., :3], a[..., 3:4], b[..., 4:]], dim=-1)
@@ -287,6 +288,9 @@ def test_layer_norm_exchange_gradient_matches_reference():
     (y * w).sum().backward()
     (ref * w).sum().backward()
     torch.testing.assert_close(x.grad, ref_in.grad)
+    for p, ref_p in zip([p for n in norm.norms for p in (n.weight, n.bias)],
+                        ref_params):
+        torch.testing.assert_close(p.grad, ref_p.grad)
 
 
 # ---- hooks, modes, conversion ------------------------------------------------------

@@ -1,6 +1,7 @@
 # NYUDv2 RGB + HHA (configs/_base_/datasets/nyud_rgbd_hha.py; HHA from
 # tools/dataset_converters/depth2hha.py) with the training crops of CMX (Zhang et
-# al., T-ITS'23; huaaaliu/RGBX_Semantic_Segmentation configs/NYUDepthv2/NYUDepthv2_mit_b2_e500_v1.py): random scales 0.5-1.75 of the
+# al., T-ITS'23; huaaaliu/RGBX_Semantic_Segmentation
+# configs/NYUDepthv2/NYUDepthv2_mit_b2_e500_v1.py): random scales 0.5-1.75 of the
 # 640x480 frame (C.train_scale_array), 480x640 crops (C.image_height/width), flip,
 # batch 8 (C.batch_size); CMX itself trains on RGB + HHA. Resizing per modality as
 # the base (rgbd_seg_common_hha.py); test: full frames, as the base.
