@@ -24,6 +24,7 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.optim import OptimWrapperDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
@@ -53,6 +54,17 @@ def with_safety_hooks(default_hooks):
 
 
 @RUNNERS.register_module()
+def plain_param_groups(wrapper):
+    """Turn the param groups of every optimizer of ``wrapper`` (an ``OptimWrapper``
+    or ``OptimWrapperDict``) into plain dicts, in place; returns ``wrapper``."""
+    wrappers = (wrapper.values() if isinstance(wrapper, OptimWrapperDict)
+                else [wrapper])
+    for single in wrappers:
+        groups = single.optimizer.param_groups
+        groups[:] = [g if type(g) is dict else dict(g) for g in groups]
+    return wrapper
+
+
 class CENRunner(Runner):
     """``Runner`` with safe loading, atomic saving and the NaN/Inf guard (see module)."""
 
@@ -70,6 +82,14 @@ class CENRunner(Runner):
                 '!' * 79 + '\nUNSAFE LOAD ENABLED (--unsafe-load / unsafe_load=True): '
                 'checkpoints are fully unpickled, so a malicious file can run code on '
                 'this machine. Use it only for files you trust.\n' + '!' * 79)
+
+    # ------------------------------------------------------------------ optimizer
+    def build_optim_wrapper(self, optim_wrapper):
+        """mmengine's optimizer, with its param groups as plain dicts: its constructor
+        leaves them ConfigDicts, which ``torch.compile`` cannot trace in
+        ``optimizer.step`` (``compile=True`` crashed with "'UserDefinedDictVariable'
+        object has no attribute 'items'"). Same keys and values."""
+        return plain_param_groups(super().build_optim_wrapper(optim_wrapper))
 
     # ------------------------------------------------------------------ loading
     def _load_policy(self):
