@@ -6,6 +6,24 @@ Markers (registered in ``setup.cfg``): ``e2e`` marks end-to-end tests (subproces
 run as scripts). ``python -m pytest tests`` runs everything; ``python -m pytest tests -m
 "not e2e"`` is the fast unit run.
 """
+import pytest
 import torch
+from mmengine.registry import DefaultScope
 
 torch.set_num_threads(1)
+
+
+def _restoring_default_scope():
+    saved = DefaultScope._instance_dict.copy()
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)
+
+
+# A test (or a module fixture) that builds a Runner or an inferencer, or calls
+# ``init_default_scope``, makes its scope ('mmengine', 'mmseg', 'mmagic', ...) the current
+# one for everything that runs later. Restore the scope each module and each test found,
+# so that no test depends on which tests ran before it (``-m "not e2e"``, ``-k``).
+_restore_default_scope_per_module = pytest.fixture(scope='module', autouse=True)(
+    _restoring_default_scope)
+_restore_default_scope_per_test = pytest.fixture(autouse=True)(_restoring_default_scope)

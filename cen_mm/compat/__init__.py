@@ -16,7 +16,9 @@ hook lives outside the package, in the top-level ``cen_mm_scope.py``, because it
 interpreter start-up (``cen_mm-config-scope.pth``), where importing ``cen_mm`` would cost
 seconds.
 
-This package imports only the standard library at import time.
+Importing this package adds only standard-library imports (checked by
+``tests/test_compat``); the helpers that need mmengine, mmagic or mmpretrain are
+imported by the code that uses them.
 """
 from .checkpoint_schemes import register_safe_checkpoint_schemes
 from .lazy_transformers import defer_transformers_import

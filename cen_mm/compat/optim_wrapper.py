@@ -1,4 +1,4 @@
-"""Private parts of mmengine 0.10.7's ``OptimWrapper`` that cen_mm needs.
+"""Where mmengine 0.10.7's optimizer wrappers need a workaround.
 
 1. A step between gradient un-scaling and clipping. ``OptimWrapper.step`` (and
    ``AmpOptimWrapper.step`` after ``GradScaler.unscale_``) calls the private
@@ -11,10 +11,17 @@
 2. ``_accumulative_counts`` (gradient-accumulation iterations of a wrapper), read by
    mmagic's GAN ``train_step`` as well; :func:`accumulative_counts` is the one place
    cen_mm reads it. Retire when: mmengine makes it public.
+3. Param groups as plain dicts. mmengine 0.10.7's ``DefaultOptimWrapperConstructor``
+   leaves the optimizer's param groups as ``ConfigDict``; torch 2.14's dynamo cannot
+   trace them in ``optimizer.step`` (``compile=True`` crashed with
+   "'UserDefinedDictVariable' object has no attribute 'items'").
+   :func:`plain_param_groups` converts them (same keys and values); ``CENRunner``
+   applies it when it builds the optimizer wrapper. Retire when: the constructor
+   builds plain dicts, or dynamo traces ``ConfigDict``.
 """
 from typing import Callable
 
-from mmengine.optim import OptimWrapper
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 
 _MARK = '_cen_mm_before_clip_grad'
 
@@ -44,3 +51,14 @@ def accumulative_counts(wrapper: OptimWrapper) -> int:
     """Iterations over which ``wrapper`` accumulates gradients (``accumulative_counts``
     of its config, 1 by default)."""
     return wrapper._accumulative_counts
+
+
+def plain_param_groups(wrapper):
+    """Turn the param groups of every optimizer of ``wrapper`` (an ``OptimWrapper``
+    or ``OptimWrapperDict``) into plain dicts, in place; returns ``wrapper``."""
+    wrappers = (wrapper.values() if isinstance(wrapper, OptimWrapperDict)
+                else [wrapper])
+    for single in wrappers:
+        groups = single.optimizer.param_groups
+        groups[:] = [g if type(g) is dict else dict(g) for g in groups]
+    return wrapper

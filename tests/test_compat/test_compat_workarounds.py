@@ -104,7 +104,9 @@ def test_accumulative_counts():
 def test_cls_head_helpers_equal_the_heads_own_loss_and_predict():
     from mmpretrain.models.heads import ClsHead
     from mmpretrain.structures import DataSample
-    head = ClsHead(loss=dict(type='CrossEntropyLoss', loss_weight=1.0))
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope('mmpretrain'):  # whatever ran before
+        head = ClsHead(loss=dict(type='CrossEntropyLoss', loss_weight=1.0))
     torch.manual_seed(0)
     feats = (torch.randn(4, 5), )
     samples = [DataSample().set_gt_label(i % 5) for i in range(4)]
@@ -123,6 +125,7 @@ def test_cls_head_helpers_equal_the_heads_own_loss_and_predict():
 # ---- mmengine runner --------------------------------------------------------------
 def test_pending_auto_resume_reads_the_runners_request(tmp_path):
     from mmengine.model import BaseModel
+    from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
     class Toy(BaseModel):
@@ -137,9 +140,16 @@ def test_pending_auto_resume_reads_the_runners_request(tmp_path):
     def runner(**kwargs):
         return Runner(model=Toy(), work_dir=str(tmp_path), **kwargs)
 
-    assert pending_auto_resume(runner(resume=True)) is True
-    assert pending_auto_resume(runner(resume=True, load_from='x.pth')) is False
-    assert pending_auto_resume(runner(resume=False)) is False
+    # a Runner makes its default scope ('mmengine') current: restore the previous one
+    # so that later tests keep building from the scope they expect
+    scopes = DefaultScope._instance_dict.copy()
+    try:
+        assert pending_auto_resume(runner(resume=True)) is True
+        assert pending_auto_resume(runner(resume=True, load_from='x.pth')) is False
+        assert pending_auto_resume(runner(resume=False)) is False
+    finally:
+        DefaultScope._instance_dict.clear()
+        DefaultScope._instance_dict.update(scopes)
 
 
 # ---- mmagic translation -----------------------------------------------------------

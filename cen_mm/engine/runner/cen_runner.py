@@ -24,12 +24,12 @@ import os.path as osp
 
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
-from mmengine.optim import OptimWrapperDict
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import find_latest_checkpoint
 
 from cen_mm.compat.mmengine_runner import pending_auto_resume
+from cen_mm.compat.optim_wrapper import plain_param_groups
 
 from .atomic_save import atomic_write
 from .checkpoint_loader import unsafe_checkpoint_loading
@@ -54,15 +54,6 @@ def with_safety_hooks(default_hooks):
 
 
 @RUNNERS.register_module()
-def plain_param_groups(wrapper):
-    """Turn the param groups of every optimizer of ``wrapper`` (an ``OptimWrapper``
-    or ``OptimWrapperDict``) into plain dicts, in place; returns ``wrapper``."""
-    wrappers = (wrapper.values() if isinstance(wrapper, OptimWrapperDict)
-                else [wrapper])
-    for single in wrappers:
-        groups = single.optimizer.param_groups
-        groups[:] = [g if type(g) is dict else dict(g) for g in groups]
-    return wrapper
 
 
 class CENRunner(Runner):
@@ -85,10 +76,8 @@ class CENRunner(Runner):
 
     # ------------------------------------------------------------------ optimizer
     def build_optim_wrapper(self, optim_wrapper):
-        """mmengine's optimizer, with its param groups as plain dicts: its constructor
-        leaves them ConfigDicts, which ``torch.compile`` cannot trace in
-        ``optimizer.step`` (``compile=True`` crashed with "'UserDefinedDictVariable'
-        object has no attribute 'items'"). Same keys and values."""
+        """mmengine's optimizer, with its param groups as plain dicts (see
+        :func:`cen_mm.compat.optim_wrapper.plain_param_groups`)."""
         return plain_param_groups(super().build_optim_wrapper(optim_wrapper))
 
     # ------------------------------------------------------------------ loading
