@@ -25,16 +25,28 @@ def _lambda(cfg):
     return hook['lambda_']
 
 
+RUNTIME = osp.join(ROOT, 'configs', '_base_', 'default_runtime.py')
+
+
 @pytest.mark.parametrize('path', PAPER_CONFIGS, ids=osp.basename)
 def test_paper_configs_state_which_lambda_they_use(path):
     assert _lambda(Config.fromfile(path)) == 5e-3
     text = _comments(path)
+    # each leaf names the value it uses and how to get the official code's
+    for needle in ("lambda = 5e-3 (the papers' text)", '2e-4 per output = 6e-4',
+                   'custom_hooks.0.lambda_=6e-4', 'docs/paper_protocol.md'):
+        assert needle in text, (osp.basename(path), needle)
+
+
+def test_the_runtime_base_holding_the_hooks_documents_every_lambda():
     # the papers' value (used), the official code's 2e-4 added once per output
     # (3 x 2e-4 = 6e-4 in effect), and TPAMI'23 Fig. 9's 1e-3 / 1e-2
+    text = _comments(RUNTIME)
+    assert _lambda(Config.fromfile(RUNTIME)) == 5e-3
     for needle in ("5e-3, the papers' text", '2e-4', '3 x 2e-4 = 6e-4',
                    'custom_hooks.0.lambda_=6e-4', 'Fig. 9', 'lambda = 1e-3',
                    'theta = 1e-2'):
-        assert needle in text, (osp.basename(path), needle)
+        assert needle in text, needle
 
 
 def test_docs_list_the_lambda_of_every_seg_config():
