@@ -29,7 +29,8 @@ import numpy as np
 from ..conversion import (IGNORE_INDEX, NYUDV2_SPEC, SPLITS, ConversionError,
                           _check_paths)
 from .matfile import as_index_vector, load_mat
-from .staging import Staging, atomic_write_png, source_identity, split_summary
+from .staging import (Staging, atomic_write_png, run_conversion, source_identity,
+                      split_summary)
 
 DEPTH_SOURCES = dict(raw='rawDepths', filled='depths')
 DEPTH_SCALE = 5000  # stored value per metre (depth_io: linear, scale 1/5000)
@@ -251,7 +252,6 @@ def _summary(mat, mapping, splits, out, depth, split_idx, stats, notes) -> dict:
 def main(argv: Optional[List[str]] = None) -> int:
     """Command line of ``tools/dataset_converters/nyudv2_official.py``."""
     import argparse
-    import sys
 
     from ..conversion import format_summary
     parser = argparse.ArgumentParser(
@@ -271,17 +271,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing output folder')
     args = parser.parse_args(argv)
-    try:
-        summary = convert_nyudv2_mat(args.mat, args.mapping, args.splits, args.out,
-                                     depth=args.depth, overwrite=args.overwrite)
-    except ConversionError as err:
-        print(f'error: {err}', file=sys.stderr)
-        print(f'{args.out} was not written (samples already converted are kept in the '
-              'hidden .partial folder next to it and reused by the next run)',
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('interrupted: rerun the same command to resume', file=sys.stderr)
-        return 130
-    print(format_summary(summary))
-    return 0
+    return run_conversion(
+        lambda: convert_nyudv2_mat(args.mat, args.mapping, args.splits, args.out,
+                                   depth=args.depth, overwrite=args.overwrite),
+        args.out, format_summary)

@@ -149,3 +149,23 @@ def split_summary(stats: List[dict]) -> dict:
     return _split_summary([
         dict(s, label_counts=np.asarray(s['label_counts'], np.int64),
              size=tuple(s['size']), cropped=False) for s in stats])
+
+
+def run_conversion(convert, out: str, format_summary) -> int:
+    """Run ``convert()`` for a command-line tool: print its summary (``format_summary``)
+    and return 0; on a :class:`ConversionError` or Ctrl-C print what happened to ``out``
+    and how to resume, and return 1 / 130."""
+    import sys
+    try:
+        summary = convert()
+    except ConversionError as err:
+        print(f'error: {err}', file=sys.stderr)
+        print(f'{out} was not written (samples already converted are kept in the '
+              'hidden .partial folder next to it and reused by the next run)',
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print('interrupted: rerun the same command to resume', file=sys.stderr)
+        return 130
+    print(format_summary(summary))
+    return 0

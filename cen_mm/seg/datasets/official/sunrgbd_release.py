@@ -32,7 +32,7 @@ from ..conversion import (IGNORE_INDEX, SPLITS, SUNRGBD_SPEC, ConversionError,
                           _check_paths)
 from .matfile import load_mat
 from .staging import (Staging, atomic_write_bytes, atomic_write_png,
-                      source_identity, split_summary)
+                      run_conversion, source_identity, split_summary)
 
 META_FILE = 'Metadata/SUNRGBDMeta.mat'
 SEG_FILE = 'Metadata/SUNRGBD2Dseg.mat'
@@ -299,7 +299,6 @@ def _summary(root, out, depth, split_path, tasks, stats, notes):
 def main(argv: Optional[List[str]] = None) -> int:
     """Command line of ``tools/dataset_converters/sunrgbd_official.py``."""
     import argparse
-    import sys
 
     from ..conversion import format_summary
     parser = argparse.ArgumentParser(
@@ -315,17 +314,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument('--overwrite', action='store_true',
                         help='replace an existing output folder')
     args = parser.parse_args(argv)
-    try:
-        summary = convert_sunrgbd_release(args.root, args.out, toolbox=args.toolbox,
-                                          depth=args.depth, overwrite=args.overwrite)
-    except ConversionError as err:
-        print(f'error: {err}', file=sys.stderr)
-        print(f'{args.out} was not written (samples already converted are kept in the '
-              'hidden .partial folder next to it and reused by the next run)',
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('interrupted: rerun the same command to resume', file=sys.stderr)
-        return 130
-    print(format_summary(summary))
-    return 0
+    return run_conversion(
+        lambda: convert_sunrgbd_release(args.root, args.out, toolbox=args.toolbox,
+                                        depth=args.depth, overwrite=args.overwrite),
+        args.out, format_summary)
