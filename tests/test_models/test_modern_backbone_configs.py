@@ -1,6 +1,7 @@
-"""configs/cen/modern: the CEN configs on MiT-B2, Swin-T and ConvNeXt-T and their
-no-exchange baselines build, exchange where documented, have identical parameters, and
-their optimizer settings reach the right parameters; one loss step of the MiT-B2 model.
+"""configs/cen/modern: the CEN configs on MiT-B2/-B5, Swin-T/-B and ConvNeXt-T/-B (RGB +
+depth and RGB + HHA) and their no-exchange baselines build, exchange where documented,
+have identical parameters, and their optimizer settings reach the right parameters; one
+loss step of the MiT-B2 model.
 """
 import os.path as osp
 
@@ -21,6 +22,15 @@ MODELS_EXPECTED = {
     'cen_segformer_mit-b2_nyud_rgbhha': (2 * (3 + 4 + 6 + 3), 24.2),
     'cen_upernet_swin-t_nyud_rgbd': (2 * (2 + 2 + 6 + 2), 27.5),
     'cen_upernet_convnext-t_nyud_rgbd': (3 + 3 + 9 + 3, 27.8),
+    'cen_upernet_swin-t_nyud_rgbhha': (2 * (2 + 2 + 6 + 2), 27.5),
+    'cen_upernet_convnext-t_nyud_rgbhha': (3 + 3 + 9 + 3, 27.8),
+    # the larger encoders (mmseg's MiT-B5 / Swin-B, mmpretrain's ConvNeXt-B)
+    'cen_segformer_mit-b5_nyud_rgbd': (2 * (3 + 6 + 40 + 3), 81.4),
+    'cen_segformer_mit-b5_nyud_rgbhha': (2 * (3 + 6 + 40 + 3), 81.4),
+    'cen_upernet_swin-b_nyud_rgbd': (2 * (2 + 2 + 18 + 2), 86.7),
+    'cen_upernet_swin-b_nyud_rgbhha': (2 * (2 + 2 + 18 + 2), 86.7),
+    'cen_upernet_convnext-b_nyud_rgbd': (3 + 3 + 27 + 3, 87.6),
+    'cen_upernet_convnext-b_nyud_rgbhha': (3 + 3 + 27 + 3, 87.6),
 }
 
 

@@ -1,7 +1,7 @@
-# Baseline of cen_upernet_swin-t_nyud_rgbd.py without channel exchange:
-# the same network and parameters (one shared encoder, private LayerNorms per
-# stream, shared heads, learned ensemble), the same recipe, no exchange and no
-# sparsity penalty.
+# Baseline of cen_upernet_swin-t_nyud_rgbd.py without channel exchange: the same
+# network and parameters (one shared backbone, private LayerNorms per stream, shared
+# heads with private BN, learned ensemble), the same recipe, no exchange and no
+# sparsity penalty. The difference between the two measures what exchanging adds.
 #   python tools/train.py \
 #       configs/cen/modern/cen_upernet_swin-t_nyud_rgbd_no-exchange.py
 _base_ = ['./cen_upernet_swin-t_nyud_rgbd.py']
