@@ -194,3 +194,78 @@ def test_compiled_pair_matches_eager(bench, capsys):
     rows = bench.benchmark_pair(pair, args, torch.device('cpu'))
     assert [r['phase'] for r in rows] == ['infer']
     assert all(r['wall']['cen'] > 0 and r['wall']['floor'] > 0 for r in rows)
+
+
+# ---- MultiStreamBackbone families: the floor is the stock backbone at batch M*N ------
+TINY_INNER = {
+    'mit': dict(type='mmseg.MixVisionTransformer', embed_dims=8, num_stages=2,
+                num_layers=[1, 1], num_heads=[1, 2], patch_sizes=[7, 3],
+                strides=[4, 2], sr_ratios=[2, 1], out_indices=(0, 1)),
+    'swin': dict(type='mmseg.SwinTransformer', embed_dims=8, depths=[2, 2],
+                 num_heads=[1, 2], window_size=4, strides=(4, 2), out_indices=(0, 1),
+                 pretrain_img_size=32),
+    'convnext': dict(type='mmpretrain.ConvNeXt',
+                     arch=dict(depths=[1, 1], channels=[8, 16]), out_indices=[0, 1],
+                     gap_before_final_norm=False),
+}
+
+
+def tiny_multi_stream(family, **kwargs):
+    return dict(type='MultiStreamBackbone', in_channels=(3, 1), exchange=True,
+                backbone=dict(TINY_INNER[family]), **kwargs)
+
+
+@pytest.mark.parametrize('family', sorted(TINY_INNER))
+def test_multi_stream_floor_is_the_stock_backbone(bench, family):
+    inner_type = TINY_INNER[family]['type'].split('.')[1]
+    pair = bench.ModelPair(family, tiny_multi_stream(family), True, None, batch=2,
+                           size=32, device=torch.device('cpu'), seed=3)
+    assert type(pair.cen).__name__ == 'MultiStreamBackbone'
+    assert type(pair.floor).__name__ == inner_type
+    assert len(list(iter_exchanging_norms(pair.cen))) > 0
+    assert not list(iter_exchanging_norms(pair.floor))
+    # same seed: every shared weight equals the stock backbone's
+    floor_state = pair.floor.state_dict()
+    shared = {k[len('backbone.'):]: v for k, v in pair.cen.state_dict().items()
+              if '.norms.' not in k}
+    assert shared.keys() <= floor_state.keys()
+    assert all(torch.equal(v, floor_state[k]) for k, v in shared.items())
+    # γ = 1 (nothing exchanged): stream m of CEN = the stock backbone on stream m's
+    # input (depth tiled to 3 channels), rows m*N..(m+1)*N of the floor's batch
+    pair.set_mode('infer')
+    x = torch.randn(2, 4, 32, 32)
+    with torch.no_grad():
+        cen_out = pair.cen(x)
+        floor_out = pair.floor(torch.cat([x[:, :3], x[:, 3:].repeat(1, 3, 1, 1)]))
+    for m in range(2):
+        for a, b in zip(cen_out[m], floor_out):
+            torch.testing.assert_close(a, b[2 * m:2 * m + 2])
+    cen_flops = bench.forward_flops(pair.infer_step('cen'))
+    assert cen_flops > 0 and cen_flops == bench.forward_flops(pair.infer_step('floor'))
+
+
+def test_multi_stream_segmentor_pair_end_to_end(bench, capsys):
+    """A MiT + SegFormer head CEN segmentor as the modern configs write it
+    (head_norms='private', which mmseg's EncoderDecoder does not take: the floor
+    drops it)."""
+    cfg = dict(
+        type='CENEncoderDecoder', head_norms='private',
+        data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.] * 4,
+                               std=[1.] * 4, bgr_to_rgb=False),
+        backbone=tiny_multi_stream(
+            'mit', init_cfg=dict(type='Pretrained', checkpoint='none')),
+        decode_head=dict(type='SegformerHead', in_channels=[8, 16], in_index=[0, 1],
+                         channels=8, num_classes=5,
+                         norm_cfg=dict(type='BN', requires_grad=True)),
+        test_cfg=dict(mode='whole', output='ensemble'))
+    pair = bench.ModelPair('tiny-mit-seg', cfg, False, None, batch=2, size=32,
+                           device=torch.device('cpu'), seed=0)
+    assert type(pair.floor).__name__ == 'EncoderDecoder'
+    assert type(pair.floor.backbone).__name__ == 'MixVisionTransformer'
+    args = bench.parse_args(['--iters', '1', '--warmup', '0', '--exchange-fracs',
+                             '0.5', '--phases', 'train'])
+    rows = bench.benchmark_pair(pair, args, torch.device('cpu'))
+    assert capsys.readouterr().out.count('| train |') == 2
+    assert len(rows) == 1 and rows[0]['frac'] > 0
+    assert rows[0]['wall']['cen'] > 0 and rows[0]['floor_step_mem'] > 0
+    assert rows[0]['cen_static_mem'] > rows[0]['floor_static_mem']

@@ -13,13 +13,16 @@ arithmetic of *one* ordinary network on a batch of M*N (the compute floor); ever
 above that is overhead of the implementation (private norms, channel exchange, stream
 stacking, per-stream losses and the ensemble). For each model config the tool builds
 
-* **CEN**: the config's model (``CENEncoderDecoder`` + ``CENResNet``; with
-  ``--backbone-only`` its backbone), M streams, input (N, sum C_m, S, S);
+* **CEN**: the config's model (``CENEncoderDecoder`` + ``CENResNet`` or
+  ``MultiStreamBackbone``; with ``--backbone-only`` its backbone), M streams, input
+  (N, sum C_m, S, S);
 * **floor**: the same config with one stream of L = lcm(C_m) channels (the channels the
-  shared first conv sees in CEN), ``exchange=False``, every ``ModalityNorm`` replaced by
-  its single plain norm layer (``nn.BatchNorm2d``), in mmseg's plain
-  ``EncoderDecoder`` (one decode / auxiliary head call, one loss per head), input
-  (M*N, L, S, S); labels repeated M times.
+  shared first layer sees in CEN): for ``CENResNet``, ``exchange=False`` and every
+  ``ModalityNorm`` replaced by its single plain norm layer (``nn.BatchNorm2d``); for
+  ``MultiStreamBackbone``, its inner backbone config built as the stock mmseg /
+  mmpretrain backbone (MiT, Swin, ConvNeXt, ...: its own norm layers, no wrapper); in
+  mmseg's plain ``EncoderDecoder`` (one decode / auxiliary head call, one loss per
+  head), input (M*N, L, S, S); labels repeated M times.
 
 Both are built from the same seed, so their convs have the same weights, and do the
 same convolutions and matmuls: the tool counts them with
@@ -120,7 +123,8 @@ def parse_args(argv=None):
         'one stream at batch M*N (the compute floor).')
     parser.add_argument(
         '--config', nargs='+', default=None,
-        help='model config(s) (a CENEncoderDecoder with a CENResNet backbone). '
+        help='model config(s) (a CENEncoderDecoder with a CENResNet or '
+        'MultiStreamBackbone backbone). '
         f'Default: {", ".join(DEFAULT_CONFIGS)} if present, else a CENResNet-101 '
         'backbone alone')
     parser.add_argument('--backbone-only', action='store_true',
@@ -340,6 +344,34 @@ def without_pretrained(backbone_cfg: dict) -> dict:
     return cfg
 
 
+def cen_resnet_floor(backbone_cfg: dict, L: int) -> tuple:
+    """``CENResNet``: the floor is the same class with one stream of L channels and no
+    exchange, its one-stream ``ModalityNorm``s replaced by their plain norm layers."""
+    floor_cfg = dict(backbone_cfg, in_channels=(L, ), exchange=False)
+    return backbone_cfg, floor_cfg, lambda m: FirstStream(plain_norms(m))
+
+
+def multi_stream_floor(backbone_cfg: dict, L: int) -> tuple:
+    """``MultiStreamBackbone``: the floor is its inner backbone config built as it
+    is, the stock mmseg / mmpretrain backbone with L input channels (no wrapper, its
+    own norm layers), which returns the levels of one stream."""
+    from cen_mm.models.backbones.multi_stream_backbone import _accepts_in_channels
+    inner = without_pretrained(dict(backbone_cfg['backbone']))
+    backbone_cfg = dict(backbone_cfg, backbone=inner)
+    floor_cfg = dict(inner)
+    if _accepts_in_channels(floor_cfg['type']):
+        floor_cfg['in_channels'] = L
+    return backbone_cfg, floor_cfg, lambda m: m
+
+
+# backbone type -> (CEN backbone cfg, L) -> (CEN backbone cfg, floor backbone cfg,
+# function making the built floor backbone return one stream's levels)
+FLOOR_BUILDERS = {
+    'CENResNet': cen_resnet_floor,
+    'MultiStreamBackbone': multi_stream_floor,
+}
+
+
 class ModelPair:
     """The CEN model and its one-stream floor with inputs, labels and optimizers."""
 
@@ -351,24 +383,27 @@ class ModelPair:
         self.name = name
         self.backbone_only = backbone_only
         model_cfg = copy.deepcopy(dict(model_cfg))
-        if backbone_only and 'backbone' in model_cfg:
+        if (backbone_only and 'backbone' in model_cfg
+                and model_cfg.get('type') not in FLOOR_BUILDERS):
             model_cfg = dict(model_cfg['backbone'])
         backbone_cfg = model_cfg if backbone_only else dict(model_cfg['backbone'])
-        if backbone_cfg.get('type') != 'CENResNet':
-            raise ValueError(f'{name}: the backbone must be a CENResNet (the floor is '
-                             f'built from it), got type={backbone_cfg.get("type")!r}')
+        if backbone_cfg.get('type') not in FLOOR_BUILDERS:
+            raise ValueError(
+                f'{name}: the backbone must be one of {sorted(FLOOR_BUILDERS)} (the '
+                f'floor is built from it), got type={backbone_cfg.get("type")!r}')
         in_channels = stream_channels(backbone_cfg.get('in_channels', (3, 1)), streams)
         backbone_cfg = without_pretrained(backbone_cfg)
         backbone_cfg['in_channels'] = in_channels
         self.num_streams = M = len(in_channels)
         L = math.lcm(*in_channels)
-        floor_backbone_cfg = dict(backbone_cfg, in_channels=(L, ), exchange=False)
+        backbone_cfg, floor_backbone_cfg, as_floor = FLOOR_BUILDERS[
+            backbone_cfg['type']](backbone_cfg, L)
 
         if backbone_only:
             torch.manual_seed(seed)
             self.cen = MODELS.build(backbone_cfg)
             torch.manual_seed(seed)
-            self.floor = FirstStream(plain_norms(MODELS.build(floor_backbone_cfg)))
+            self.floor = as_floor(MODELS.build(floor_backbone_cfg))
             self.num_classes = None
         else:
             if model_cfg.get('type') != 'CENEncoderDecoder':
@@ -382,7 +417,7 @@ class ModelPair:
             cen_cfg = dict(model_cfg, backbone=backbone_cfg)
             floor_cfg = dict(model_cfg, type='EncoderDecoder',
                              backbone=floor_backbone_cfg)
-            for key in ('num_streams', 'stack_streams'):
+            for key in ('num_streams', 'stack_streams', 'shared_heads', 'head_norms'):
                 floor_cfg.pop(key, None)
             floor_cfg['test_cfg'] = {k: v for k, v in
                                      dict(model_cfg.get('test_cfg') or {}).items()
@@ -391,7 +426,7 @@ class ModelPair:
             self.cen = SEG_MODELS.build(cen_cfg)
             torch.manual_seed(seed)
             self.floor = SEG_MODELS.build(floor_cfg)
-            self.floor.backbone = FirstStream(plain_norms(self.floor.backbone))
+            self.floor.backbone = as_floor(self.floor.backbone)
             self.num_classes = self.cen.decode_head.num_classes
         self.cen.to(device)
         self.floor.to(device)
@@ -859,7 +894,7 @@ def main(argv=None) -> None:
     hooks_done = args.no_hooks
     results = []
     for name, model_cfg in ([] if args.no_models else load_model_cfgs(args)):
-        backbone_only = args.backbone_only or model_cfg.get('type') == 'CENResNet'
+        backbone_only = args.backbone_only or model_cfg.get('type') in FLOOR_BUILDERS
         pair = ModelPair(name, model_cfg, backbone_only, args.streams, args.batch,
                          args.size, device, args.seed)
         pair.amp = args.amp
