@@ -45,7 +45,9 @@ def data_roots(tmp_path_factory):
     nyud = converted_nyud(tmp, 'cen')
     # RGB + HHA configs read hha/ written by tools/dataset_converters/depth2hha.py's code
     write_hha_folder(nyud, intrinsics=[300, 300, 8, 6])
-    return dict(NYUDv2Dataset=nyud, SUNRGBDDataset=converted_sunrgbd(tmp))
+    sunrgbd = converted_sunrgbd(tmp)
+    write_hha_folder(sunrgbd, intrinsics=[300, 300, 8, 6])
+    return dict(NYUDv2Dataset=nyud, SUNRGBDDataset=sunrgbd)
 
 
 def _dataset_cfg(loader_cfg, data_roots):

@@ -31,6 +31,13 @@ MODELS_EXPECTED = {
     'cen_upernet_swin-b_nyud_rgbhha': (2 * (2 + 2 + 18 + 2), 86.7),
     'cen_upernet_convnext-b_nyud_rgbd': (3 + 3 + 27 + 3, 87.6),
     'cen_upernet_convnext-b_nyud_rgbhha': (3 + 3 + 27 + 3, 87.6),
+    # SUN RGB-D (DFormer's crops and batch)
+    'cen_segformer_mit-b2_sunrgbd_rgbd': (2 * (3 + 4 + 6 + 3), 24.2),
+    'cen_segformer_mit-b2_sunrgbd_rgbhha': (2 * (3 + 4 + 6 + 3), 24.2),
+    'cen_upernet_swin-t_sunrgbd_rgbd': (2 * (2 + 2 + 6 + 2), 27.5),
+    'cen_upernet_swin-t_sunrgbd_rgbhha': (2 * (2 + 2 + 6 + 2), 27.5),
+    'cen_upernet_convnext-t_sunrgbd_rgbd': (3 + 3 + 9 + 3, 27.8),
+    'cen_upernet_convnext-t_sunrgbd_rgbhha': (3 + 3 + 9 + 3, 27.8),
 }
 
 
@@ -60,8 +67,14 @@ def test_cen_config_and_its_baseline(stem):
         cfg.model.backbone.in_channels)
     load = cfg.train_dataloader.dataset.pipeline[0]
     assert load['depth_type'] == ('hha' if 'hha' in stem else 'depth')
-    assert cfg.train_dataloader.batch_size == 8
-    assert cfg.model.data_preprocessor['size'] == (480, 640)
+    sun = 'sunrgbd' in stem
+    assert cfg.train_dataloader.dataset.type == ('SUNRGBDDataset' if sun else
+                                                 'NYUDv2Dataset')
+    assert cfg.train_dataloader.batch_size == (16 if sun else 8)
+    assert cfg.model.data_preprocessor['size'] == ((480, 480) if sun else (480, 640))
+    assert cfg.model.decode_head.num_classes == (37 if sun else 40)
+    assert cfg.train_cfg.max_epochs == (300 if sun else 500)
+    assert cfg.param_scheduler[-1]['end'] == cfg.train_cfg.max_epochs
     names = [n for n, _ in iter_exchanging_norms(model)]
     assert len(names) == num_exchanging
     shared = sum(p.numel() for n, p in model.backbone.named_parameters()
