@@ -27,3 +27,9 @@ def _restoring_default_scope():
 _restore_default_scope_per_module = pytest.fixture(scope='module', autouse=True)(
     _restoring_default_scope)
 _restore_default_scope_per_test = pytest.fixture(autouse=True)(_restoring_default_scope)
+
+
+# Fixtures shared by the engine and tool tests (tiny datasets, in-process CEN runners,
+# a checkpoint whose unpickling would create a marker file).
+from tests.fixtures.runners import (evil, paired_data, pix2pix_runner,  # noqa: F401,E402
+                                    seg_data, seg_runner)

@@ -12,7 +12,7 @@ crop_size = (synth_image_size, synth_image_size)
 
 rgbd_modality_channels = (3, 1)
 # Mean/std measured on the training scenes (RGB 0..255, depth in metres incl. holes);
-# tests/test_datasets/test_synth_rgbd.py re-measures them.
+# tests/test_seg/test_datasets/test_synth_rgbd.py re-measures them.
 rgbd_data_preprocessor = dict(
     type='SegDataPreProcessor',
     mean=[104.0, 105.2, 103.8, 2.60],

@@ -13,7 +13,7 @@ import torch
 from mmengine.structures import PixelData
 
 from tests.fixtures.tools import run
-from tests.test_apis.rgbd_fixtures import (DEMO, demo_model, reference_predictions,
+from tests.fixtures.rgbd_demo import (DEMO, demo_model, reference_predictions,
                                            save_checkpoint)
 
 

@@ -16,7 +16,7 @@ from mmseg.datasets.transforms import PhotoMetricDistortion
 from mmseg.registry import DATASETS, MODELS, TRANSFORMS
 from tests.fixtures.rgbd_data import write_converted_layout
 
-REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 SQ_LABEL, SQ_DEPTH, BG_DEPTH = 7, 2.0, 1.0
 
 

@@ -13,7 +13,7 @@ from cen_mm.seg.datasets.synth_scenes import (COLOUR_ONLY_PAIR, DEPTH_ONLY_PAIR,
                                               SYNTH_CLASSES, render_scene)
 from mmseg.registry import DATASETS
 
-REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 
 
 @pytest.fixture(autouse=True)

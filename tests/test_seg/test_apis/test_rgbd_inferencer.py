@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tests.test_apis.rgbd_fixtures import (DEMO, H, W, demo_model, depth_raw,
+from tests.fixtures.rgbd_demo import (DEMO, H, W, demo_model, depth_raw,
                                            reference_predictions, rgb_image,
                                            save_checkpoint, write_pair)
 

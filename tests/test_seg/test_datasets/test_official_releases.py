@@ -27,7 +27,7 @@ from cen_mm.seg.datasets.official.nyudv2_mat import convert_nyudv2_mat  # noqa: 
 from cen_mm.seg.datasets.official.sunrgbd_release import (  # noqa: E402
     convert_sunrgbd_release, frame_key)
 
-REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 NYU_W, NYU_H, NYU_N = 20, 14, 5
 MATLAB_HEADER = (b'MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Nov 30 2026 '
                  b'HDF5 schema 1.00 .')

@@ -20,7 +20,7 @@ from tests.fixtures.rgbd_data import (HOLE, SQUARE, depth_raw_of, label_of, rgb_
                                       write_cen_source, write_cmx_source, write_gray,
                                       write_rgb)
 
-REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+REPO = osp.abspath(osp.join(osp.dirname(__file__), '..', '..', '..'))
 
 
 def read(path):
