@@ -1,3 +1,3 @@
 """Scope-neutral CEN models (mmengine root MODELS registry): backbones, necks, and the
-image-translation generators/discriminator."""
-from . import backbones, generators, necks  # noqa: F401
+image-translation generators/discriminator, and the multimodal fusion blocks."""
+from . import backbones, fusion, generators, necks  # noqa: F401
