@@ -42,6 +42,9 @@ from .stream_grid_norm import StreamGridNorm
 from .weight_init import pix2pix_normal_init
 
 
+CONV_SHARING = ('shared', 'task', 'stream')
+
+
 def unet_channels(num_down: int, base_channels: int) -> List[int]:
     """Output channels of the encoder levels: base·min(2^i, 8) (64..512 for U-Net-256)."""
     return [base_channels * min(2**i, 8) for i in range(num_down)]
@@ -79,6 +82,17 @@ class CENUnetGenerator(BaseModule):
         num_dropout: see ``use_dropout`` (3 in Pix2Pix).
         init_std: σ of the N(0, σ) conv weight initialisation.
         init_cfg: mmengine init config (``Pretrained`` loads a checkpoint instead).
+        encoder_convs: who shares the encoder convs: ``'shared'`` (papers: all
+            streams), ``'task'`` (one encoder per task: the Indiv baselines "enc×T" of
+            TPAMI'23 Tables 7-9) or ``'stream'`` (one per (task, input): the
+            "unshared convs" of TPAMI'23 Tables 10-11, individual networks).
+        decoder_convs: the same for the decoder convs. Default: ``'task'`` with
+            ``separate_decoders`` ("dec×T"), else ``'shared'``.
+
+    Conv layout: shared convs are ``down_convs[level]``; private ones
+    ``down_convs[set][level]`` with set = t (``'task'``) or t·M + m (``'stream'``);
+    decoders are always ``up_convs[set][level]``. Norms must be at least as private as
+    the convs they follow (a norm shared by two different networks is rejected).
     """
 
     def __init__(self,
@@ -99,7 +113,9 @@ class CENUnetGenerator(BaseModule):
                  use_dropout: bool = True,
                  num_dropout: int = 3,
                  init_std: float = 0.02,
-                 init_cfg: Optional[dict] = None):
+                 init_cfg: Optional[dict] = None,
+                 encoder_convs: str = 'shared',
+                 decoder_convs: Optional[str] = None):
         super().__init__(init_cfg=init_cfg)
         if num_down < 3:
             raise ValueError(f'num_down must be >= 3 (got {num_down}): the encoder '
@@ -110,9 +126,28 @@ class CENUnetGenerator(BaseModule):
         norm_cfg = dict(type='IN', affine=True) if norm_cfg is None else dict(norm_cfg)
         if encoder_exchange is None:
             encoder_exchange = num_inputs >= 2
+        if decoder_convs is None:
+            decoder_convs = 'task' if separate_decoders else 'shared'
+        for key, value in (('encoder_convs', encoder_convs),
+                           ('decoder_convs', decoder_convs)):
+            if value not in CONV_SHARING:
+                raise ValueError(f'CENUnetGenerator: {key} must be one of '
+                                 f'{CONV_SHARING}, got {value!r}')
+        if separate_decoders and decoder_convs == 'shared':
+            raise ValueError("separate_decoders=True gives every task its own decoder "
+                             "convs; decoder_convs='shared' contradicts it (drop one)")
         if decoder_norms is None:
-            decoder_norms = ('task' if (separate_decoders or decoder_exchange) else
-                             'shared')
+            decoder_norms = ('stream' if decoder_convs == 'stream' else
+                             'task' if (separate_decoders or decoder_exchange
+                                        or decoder_convs == 'task') else 'shared')
+        for part, convs, norms in (('encoder', encoder_convs, encoder_norms),
+                                   ('decoder', decoder_convs, decoder_norms)):
+            sets = dict(shared=1, task=num_tasks, stream=num_tasks * num_inputs)
+            if norms in sets and sets[convs] > sets[norms]:
+                raise ValueError(
+                    f'CENUnetGenerator: {part}_convs={convs!r} builds {sets[convs]} '
+                    f'networks but {part}_norms={norms!r} would share a norm between '
+                    f'them; use {part}_norms={convs!r} (or \'stream\')')
         if separate_decoders and decoder_norms == 'shared' and num_tasks > 1:
             raise ValueError("separate_decoders=True gives every task its own decoder; "
                              "decoder_norms='shared' would share their norms: use "
@@ -125,6 +160,8 @@ class CENUnetGenerator(BaseModule):
         self.use_dropout = use_dropout
         self.num_dropout = num_dropout
         self.init_std = init_std
+        self.encoder_convs = encoder_convs
+        self.decoder_convs = decoder_convs
         channels = unet_channels(num_down, base_channels)
         self.channels = channels
 
@@ -134,9 +171,16 @@ class CENUnetGenerator(BaseModule):
                                   threshold=threshold, exchange_mode=exchange_mode)
 
         # encoder: level i maps channels[i-1] -> channels[i] at half the resolution
-        self.down_convs = nn.ModuleList(
-            nn.Conv2d(in_channels if i == 0 else channels[i - 1], channels[i], 4, 2, 1)
-            for i in range(num_down))
+        def encoder_levels():
+            return nn.ModuleList(
+                nn.Conv2d(in_channels if i == 0 else channels[i - 1], channels[i], 4, 2,
+                          1) for i in range(num_down))
+
+        if encoder_convs == 'shared':
+            self.down_convs = encoder_levels()
+        else:
+            self.down_convs = nn.ModuleList(
+                encoder_levels() for _ in range(self._num_conv_sets(encoder_convs)))
         # norms of encoder levels 1 .. n-2 (down_norms[i-1] belongs to level i)
         self.down_norms = nn.ModuleList(
             grid_norm(channels[i], encoder_norms, 'inputs' if encoder_exchange else None)
@@ -149,7 +193,7 @@ class CENUnetGenerator(BaseModule):
         def up_out(k):
             return out_channels if k == 0 else channels[k - 1]
 
-        num_decoders = num_tasks if separate_decoders else 1
+        num_decoders = self._num_conv_sets(decoder_convs)
         self.up_convs = nn.ModuleList(
             nn.ModuleList(
                 nn.ConvTranspose2d(up_in(k), up_out(k), 4, 2, 1) for k in range(num_down))
@@ -180,12 +224,35 @@ class CENUnetGenerator(BaseModule):
         bottleneck)."""
         return self.use_dropout and k >= self.num_down - self.num_dropout
 
+    def _num_conv_sets(self, sharing: str) -> int:
+        return dict(shared=1, task=self.num_tasks,
+                    stream=self.num_tasks * self.num_inputs)[sharing]
+
+    def _private_conv(self, sets: nn.ModuleList, sharing: str, k: int, x: torch.Tensor,
+                      tasks: Sequence[int], rows_per_task: int) -> torch.Tensor:
+        """Level k of conv set ``sets[s]`` on the rows of set s (task t or stream
+        t·M + m of the task-major stack)."""
+        if len(sets) == 1:
+            return sets[0][k](x)
+        if sharing == 'task':
+            ids = list(tasks)
+            blocks = x.split(rows_per_task)
+        else:
+            ids = [t * self.num_inputs + m for t in tasks for m in range(self.num_inputs)]
+            blocks = x.split(rows_per_task // self.num_inputs)
+        return torch.cat([sets[s][k](b) for s, b in zip(ids, blocks)])
+
+    def _down_conv(self, i: int, x: torch.Tensor, tasks: Sequence[int],
+                   rows_per_task: int) -> torch.Tensor:
+        if self.encoder_convs == 'shared':
+            return self.down_convs[i](x)
+        return self._private_conv(self.down_convs, self.encoder_convs, i, x, tasks,
+                                  rows_per_task)
+
     def _up_conv(self, k: int, x: torch.Tensor, tasks: Sequence[int],
                  rows_per_task: int) -> torch.Tensor:
-        if len(self.up_convs) == 1:
-            return self.up_convs[0][k](x)
-        blocks = x.split(rows_per_task)
-        return torch.cat([self.up_convs[t][k](b) for t, b in zip(tasks, blocks)])
+        return self._private_conv(self.up_convs, self.decoder_convs, k, x, tasks,
+                                  rows_per_task)
 
     def forward(self, x: torch.Tensor,
                 tasks: Optional[Sequence[int]] = None) -> Dict[str, torch.Tensor]:
@@ -219,16 +286,17 @@ class CENUnetGenerator(BaseModule):
         n = self.num_down
 
         skips = []
-        h = self.down_convs[0](x)
+        rows_per_task = self.num_inputs * batch
+        h = self._down_conv(0, x, tasks, rows_per_task)
         skips.append(h)
         for i in range(1, n):
-            h = self.down_convs[i](F.leaky_relu(h, 0.2))
+            h = self._down_conv(i, F.leaky_relu(h, 0.2), tasks, rows_per_task)
             if i < n - 1:
                 h = self.down_norms[i - 1](h, tasks)
             skips.append(h)
 
         for k in range(n - 1, -1, -1):
-            h = self._up_conv(k, F.relu(h), tasks, self.num_inputs * batch)
+            h = self._up_conv(k, F.relu(h), tasks, rows_per_task)
             if k == 0:
                 h = torch.tanh(h)
                 break
