@@ -35,8 +35,10 @@ from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from .exchange import (EXCHANGE_MODES, _is_compiling, channel_exchange,
-                       exchange_by_indices, exchange_indices, exchange_mask)
+from .exchange import (EXCHANGE_MODES, _is_compiling, _others_means,
+                       channel_exchange, exchange_by_indices, exchange_indices,
+                       exchange_mask)
+from .exchange_policies import build_exchange_policy
 from .subparts import subpart_mask
 
 
@@ -60,6 +62,11 @@ class ModalityNorm(nn.Module):
         threshold: θ.
         exchange_mode: ``'subpart'`` (papers, default) or ``'all'`` (official code).
         shared: ablation: a single norm layer used by every stream (no exchange).
+        exchange_policy: which (stream, channel) pairs are replaced; None (default):
+            ``|γ| < θ`` within the sub-parts. ``dict(type='fixed_ratio', ratio=0.3)``,
+            ``dict(type='random', ratio=0.3, test_mode='expected')``: see
+            :mod:`cen_mm.core.exchange_policies` (their candidates are the sub-parts,
+            or all channels with ``exchange_mode='all'``).
 
     Shapes: input and output (M*N, C, *S).
     """
@@ -71,7 +78,8 @@ class ModalityNorm(nn.Module):
                  exchange: bool = False,
                  threshold: float = 2e-2,
                  exchange_mode: str = 'subpart',
-                 shared: bool = False):
+                 shared: bool = False,
+                 exchange_policy: Optional[dict] = None):
         super().__init__()
         norm_cfg = dict(type='BN') if norm_cfg is None else dict(norm_cfg)
         if num_streams < 1:
@@ -88,6 +96,10 @@ class ModalityNorm(nn.Module):
         self.exchange = exchange
         self.threshold = float(threshold)
         self.exchange_mode = exchange_mode
+        # None: the threshold rule (default fast paths); else an ExchangePolicy
+        self.exchange_policy = build_exchange_policy(exchange_policy)
+        if self.exchange_policy is not None and not exchange:
+            raise ValueError(f'exchange_policy {exchange_policy!r} needs exchange=True')
         num_layers = 1 if shared else num_streams
         self.norms = nn.ModuleList(
             _build_norm(norm_cfg, num_features) for _ in range(num_layers))
@@ -113,8 +125,45 @@ class ModalityNorm(nn.Module):
             return torch.zeros(self.num_streams, self.num_features, dtype=torch.bool,
                                device=self.norms[0].weight.device
                                if self.norms[0].weight is not None else None)
+        if self.exchange_policy is not None:
+            return self._policy_mask_now()
         owner = self.owner_mask if self.exchange_mode == 'subpart' else None
         return exchange_mask(self.gamma(), self.threshold, owner)
+
+    # ---- exchange policies (cen_mm.core.exchange_policies) ---------------------------
+    def _policy_candidates(self) -> torch.Tensor:
+        """(M, C) bool: channels each stream may replace (sub-part or all)."""
+        if self.exchange_mode == 'subpart':
+            return self.owner_mask
+        return torch.ones_like(self.owner_mask)
+
+    def _policy_mask_now(self) -> torch.Tensor:
+        """The policy's (M, C) bool mask: recomputed for static policies; for random
+        ones the hard mask of the last forward pass (none before the first)."""
+        policy = self.exchange_policy
+        if policy.static_mask(self.training):
+            return policy.mask(self.gamma().detach(), self._policy_candidates(),
+                               self.threshold, self.training)
+        last = self.__dict__.get('_last_policy_mask')
+        return (last.clone() if last is not None else
+                torch.zeros_like(self.owner_mask))
+
+    def _exchange_by_policy(self, y: torch.Tensor, shape: tuple) -> torch.Tensor:
+        """The exchange with ``self.exchange_policy`` on the norm output ``y``
+        (contiguous, ``shape`` = (M, N, C, *S)): a bool mask replaces as the threshold
+        rule does (in place, same gradients); float weights p blend
+        ``(1 - p)·y + p·mean_others`` (a new tensor)."""
+        policy = self.exchange_policy
+        mask = policy.mask(self.gamma().detach(), self._policy_candidates(),
+                           self.threshold, self.training)
+        if mask.dtype != torch.bool:
+            streams = y.view(shape)
+            weight = mask.to(y.dtype).view(shape[0], 1, shape[2],
+                                           *([1] * (len(shape) - 3)))
+            return torch.lerp(streams, _others_means(streams), weight).view(y.shape)
+        if not policy.static_mask(self.training):
+            self.__dict__['_last_policy_mask'] = mask  # what exchange_mask() reports
+        return exchange_by_indices(y, exchange_indices(mask, y.device), shape)
 
     # ---- forward -------------------------------------------------------------------
     def _layers(self) -> list:
@@ -220,6 +269,9 @@ class ModalityNorm(nn.Module):
         first = layers[0]
         if self.shared or first._parameters.get('weight') is None:
             return None
+        if (self.exchange_policy is not None
+                and not self.exchange_policy.static_mask(self.training)):
+            return None  # drawn per call, or a blend: the general path
         if isinstance(first, _BatchNorm):
             frozen_bn = True
             if first.training or first._buffers.get('running_mean') is None:
@@ -274,7 +326,10 @@ class ModalityNorm(nn.Module):
             if plan is not None:
                 return self._inference_forward(x, plan)
         y = self._normalize(x)
-        if self.exchange:
+        if self.exchange and self.exchange_policy is not None:
+            shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
+            y = self._exchange_by_policy(y, shape)
+        elif self.exchange:
             # in place on the norm's own output (not a view of it), see channel_exchange
             shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
             if y.device.type == 'cpu' and not _is_compiling():
@@ -302,6 +357,8 @@ class ModalityNorm(nn.Module):
         if self.exchange:
             s += (f', exchange=True, threshold={self.threshold}, '
                   f'exchange_mode={self.exchange_mode!r}')
+            if self.exchange_policy is not None:
+                s += f', exchange_policy={self.exchange_policy!r}'
         return s
 
 
