@@ -39,6 +39,7 @@ from .exchange import (EXCHANGE_MODES, _is_compiling, _others_means,
                        channel_exchange, exchange_by_indices, exchange_indices,
                        exchange_mask)
 from .exchange_policies import build_exchange_policy
+from .exchange_replacements import build_exchange_replacement
 from .subparts import subpart_mask
 
 
@@ -67,6 +68,10 @@ class ModalityNorm(nn.Module):
             ``dict(type='random', ratio=0.3, test_mode='expected')``: see
             :mod:`cen_mm.core.exchange_policies` (their candidates are the sub-parts,
             or all channels with ``exchange_mode='all'``).
+        exchange_replacement: what a replaced pair gets; None (default): the other
+            streams' mean. ``dict(type='zero')``, ``dict(type='weighted_others')``,
+            ``dict(type='concat_conv')``, ``dict(type='sum', scope='all')`` ...: see
+            :mod:`cen_mm.core.exchange_replacements` (TPAMI'23 Table 12).
 
     Shapes: input and output (M*N, C, *S).
     """
@@ -79,7 +84,8 @@ class ModalityNorm(nn.Module):
                  threshold: float = 2e-2,
                  exchange_mode: str = 'subpart',
                  shared: bool = False,
-                 exchange_policy: Optional[dict] = None):
+                 exchange_policy: Optional[dict] = None,
+                 exchange_replacement: Optional[dict] = None):
         super().__init__()
         norm_cfg = dict(type='BN') if norm_cfg is None else dict(norm_cfg)
         if num_streams < 1:
@@ -100,6 +106,13 @@ class ModalityNorm(nn.Module):
         self.exchange_policy = build_exchange_policy(exchange_policy)
         if self.exchange_policy is not None and not exchange:
             raise ValueError(f'exchange_policy {exchange_policy!r} needs exchange=True')
+        # None: the other streams' mean (default fast paths); else a module (it may
+        # hold learned weights) of cen_mm.core.exchange_replacements
+        if exchange_replacement is not None and not exchange:
+            raise ValueError(f'exchange_replacement {exchange_replacement!r} needs '
+                             'exchange=True')
+        self.exchange_replacement = build_exchange_replacement(
+            exchange_replacement, num_streams, num_features)
         num_layers = 1 if shared else num_streams
         self.norms = nn.ModuleList(
             _build_norm(norm_cfg, num_features) for _ in range(num_layers))
@@ -164,6 +177,28 @@ class ModalityNorm(nn.Module):
         if not policy.static_mask(self.training):
             self.__dict__['_last_policy_mask'] = mask  # what exchange_mask() reports
         return exchange_by_indices(y, exchange_indices(mask, y.device), shape)
+
+    # ---- exchange replacements (cen_mm.core.exchange_replacements) -------------------
+    def _exchange_by_replacement(self, y: torch.Tensor, shape: tuple) -> torch.Tensor:
+        """The exchange with ``self.exchange_replacement`` on the norm output ``y``
+        (``shape`` = (M, N, C, *S)): the pairs of the exchange rule (or of
+        ``exchange_policy``) get the replacement's values (a new tensor); a policy's
+        float weights p blend ``(1 - p)·y + p·replacement``."""
+        streams = y.reshape(shape[0], shape[1], shape[2], -1)
+        gamma = self.gamma().detach()
+        policy = self.exchange_policy
+        if policy is None:
+            mask = self.exchange_mask()
+        else:
+            mask = policy.mask(gamma, self._policy_candidates(), self.threshold,
+                               self.training)
+            if mask.dtype == torch.bool and not policy.static_mask(self.training):
+                self.__dict__['_last_policy_mask'] = mask  # what exchange_mask() reports
+        if mask.dtype != torch.bool:
+            replaced = self.exchange_replacement(streams, mask > 0, gamma)
+            weight = mask.to(y.dtype).view(shape[0], 1, shape[2], 1)
+            return torch.lerp(streams, replaced, weight).view(y.shape)
+        return self.exchange_replacement(streams, mask, gamma).view(y.shape)
 
     # ---- forward -------------------------------------------------------------------
     def _layers(self) -> list:
@@ -272,6 +307,8 @@ class ModalityNorm(nn.Module):
         if (self.exchange_policy is not None
                 and not self.exchange_policy.static_mask(self.training)):
             return None  # drawn per call, or a blend: the general path
+        if self.exchange_replacement is not None:
+            return None  # the replacement runs on the general path
         if isinstance(first, _BatchNorm):
             frozen_bn = True
             if first.training or first._buffers.get('running_mean') is None:
@@ -326,7 +363,10 @@ class ModalityNorm(nn.Module):
             if plan is not None:
                 return self._inference_forward(x, plan)
         y = self._normalize(x)
-        if self.exchange and self.exchange_policy is not None:
+        if self.exchange and self.exchange_replacement is not None:
+            shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
+            y = self._exchange_by_replacement(y, shape)
+        elif self.exchange and self.exchange_policy is not None:
             shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
             y = self._exchange_by_policy(y, shape)
         elif self.exchange:

@@ -58,6 +58,8 @@ class StreamGridNorm(nn.Module):
         norm_cfg: one norm layer (mmcv style); exchange needs ``affine=True``.
         threshold: θ of the exchanging groups.
         exchange_mode: ``'subpart'`` (papers) or ``'all'`` (official code).
+        exchange_replacement: what an exchanged channel gets in the exchanging groups;
+            None: the other streams' mean. See :mod:`cen_mm.core.exchange_replacements`.
 
     Shapes: input and output (T'·M·N, C, H, W) for the T' tasks given to ``forward``.
     """
@@ -70,7 +72,8 @@ class StreamGridNorm(nn.Module):
                  exchange: Optional[str] = None,
                  norm_cfg: Optional[dict] = None,
                  threshold: float = 1e-2,
-                 exchange_mode: str = 'subpart'):
+                 exchange_mode: str = 'subpart',
+                 exchange_replacement: Optional[dict] = None):
         super().__init__()
         if private not in PRIVATE_MODES:
             raise ValueError(f'private must be one of {PRIVATE_MODES}, got {private!r}')
@@ -97,7 +100,9 @@ class StreamGridNorm(nn.Module):
         def group(num_streams: int, exchanging: bool) -> ModalityNorm:
             return ModalityNorm(num_features, num_streams, norm_cfg=norm_cfg,
                                 exchange=exchanging, threshold=threshold,
-                                exchange_mode=exchange_mode)
+                                exchange_mode=exchange_mode,
+                                exchange_replacement=exchange_replacement
+                                if exchanging else None)
 
         if private == 'shared':
             groups = [group(1, False)]
