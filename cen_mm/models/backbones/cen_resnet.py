@@ -22,6 +22,7 @@ some norms only), names norms after mmcv's abbreviation of the layer type, and l
 mmseg's registry while this backbone is scope-neutral.
 """
 import math
+import re
 from typing import List, Optional, Sequence, Tuple
 
 import torch
@@ -34,6 +35,7 @@ from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cen_mm.core import ModalityNorm, StreamFeatures
+from cen_mm.core.conditional_norm import ConditionalModalityNorm
 from .checkpoint_inflation import (load_checkpoint_state_dict,
                                    load_single_stream_state_dict)
 
@@ -55,6 +57,8 @@ class _StreamLayers:
         self.shared_norms = shared_norms
         self.conv_cfg = None if shared_convs else dict(
             type='ModalityConv2d', num_streams=num_streams)
+        self.exchange_policy = None  # which channels are exchanged (None: |γ| < θ)
+        self.conditional_norm = None  # CBN kwargs for the 3x3-conv norms, or None
 
     def conv(self, in_channels, out_channels, kernel_size, stride=1, dilation=1):
         padding = dilation * (kernel_size - 1) // 2
@@ -63,6 +67,10 @@ class _StreamLayers:
                                 dilation=dilation, bias=False)
 
     def norm(self, num_features, exchange=False):
+        if exchange and self.conditional_norm is not None:  # CBN baseline
+            return ConditionalModalityNorm(num_features, self.num_streams,
+                                           norm_cfg=self.norm_cfg,
+                                           **self.conditional_norm)
         return ModalityNorm(
             num_features,
             self.num_streams,
@@ -70,7 +78,8 @@ class _StreamLayers:
             exchange=exchange and self.exchange,
             threshold=self.exchange_threshold,
             exchange_mode=self.exchange_mode,
-            shared=self.shared_norms)
+            shared=self.shared_norms,
+            exchange_policy=self.exchange_policy if exchange and self.exchange else None)
 
 
 class CENBasicBlock(nn.Module):
@@ -190,6 +199,17 @@ class CENResNet(BaseModule):
         shared_norms: ablation switch; ``True`` uses one norm for all streams
             (requires ``exchange=False``).
         with_cp: gradient checkpointing of each residual block.
+        exchange_policy: which channels every exchanging norm replaces; None: CEN's
+            ``|γ| < θ``. ``dict(type='fixed_ratio', ratio=0.3)`` / ``dict(type=
+            'random', ratio=0.3)``: :mod:`cen_mm.core.exchange_policies`.
+        exchange_layers: regex (``re.fullmatch`` on module names, e.g.
+            ``r'layer\\d\\.0\\.bn2'``) selecting which of the 3x3-conv norms exchange;
+            the others become private norms without exchange. None: all of them.
+            Stage-wise exchange (NeurIPS'20 §4.1): the first block's ``bn2`` of each
+            stage (Bottleneck; BasicBlock: ``bn1``, the strided conv's norm).
+        conditional_norm: CBN baseline (NeurIPS'20 §4.1): the norm after every 3x3
+            conv becomes a :class:`~cen_mm.core.conditional_norm.ConditionalModalityNorm`
+            with these kwargs (``dict()`` for RGB -> depth); needs ``exchange=False``.
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained',
             checkpoint=pretrained)`` (what mmseg's ``EncoderDecoder(pretrained=...)``
             passes to its backbone).
@@ -237,7 +257,10 @@ class CENResNet(BaseModule):
                  shared_norms: bool = False,
                  with_cp: bool = False,
                  pretrained: Optional[str] = None,
-                 init_cfg=None):
+                 init_cfg=None,
+                 exchange_policy: Optional[dict] = None,
+                 exchange_layers: Optional[str] = None,
+                 conditional_norm: Optional[dict] = None):
         if pretrained is not None:
             # mmseg's EncoderDecoder(pretrained=...) sets `backbone.pretrained`
             if init_cfg is not None:
@@ -282,6 +305,19 @@ class CENResNet(BaseModule):
             raise ValueError(f'exchange needs >= 2 streams, in_channels={in_channels} '
                              'gives 1: set exchange=False')
 
+        if (exchange_policy is not None or exchange_layers is not None) and not exchange:
+            raise ValueError('CENResNet: exchange_policy / exchange_layers select what '
+                             'is exchanged: they need exchange=True')
+        if conditional_norm is not None and (exchange or shared_norms
+                                             or num_streams < 2):
+            raise ValueError('CENResNet: conditional_norm (CBN) replaces the exchange '
+                             'by modulation: it needs exchange=False, '
+                             'shared_norms=False and >= 2 streams')
+        if conditional_norm is not None and not isinstance(conditional_norm, dict):
+            raise ValueError('CENResNet: conditional_norm must be a dict of '
+                             'ConditionalModalityNorm kwargs (e.g. dict(source_stream=0,'
+                             f' target_stream=1)), got {conditional_norm!r}')
+
         self.depth = depth
         self.in_channels = in_channels
         self.num_streams = num_streams
@@ -305,6 +341,9 @@ class CENResNet(BaseModule):
         layers = _StreamLayers(num_streams, self.norm_cfg, exchange,
                                exchange_threshold, exchange_mode, shared_convs,
                                shared_norms)
+        layers.exchange_policy = exchange_policy
+        if conditional_norm is not None:  # the 3x3-conv norm sites become CBN
+            layers.conditional_norm = dict(conditional_norm)
         self._make_stem(layers, self.stream_channels, stem_channels)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
 
@@ -322,6 +361,9 @@ class CENResNet(BaseModule):
             self.res_layers.append(f'layer{i + 1}')
         #: channels of each returned feature level
         self.out_channels = tuple(out_channels[i] for i in out_indices)
+        self.exchange_layers = exchange_layers
+        if exchange_layers is not None:
+            self._keep_exchange_in(layers, exchange_layers)
         self._freeze_stages()
 
     # ---- construction --------------------------------------------------------------
@@ -339,6 +381,25 @@ class CENResNet(BaseModule):
             self.conv1 = layers.conv(in_channels, stem_channels, 7, stride=2)
             self.bn1 = layers.norm(stem_channels)
             self.relu = nn.ReLU(inplace=True)
+
+    def _keep_exchange_in(self, layers, pattern: str):
+        """Turn every exchanging norm whose name does not ``re.fullmatch`` ``pattern``
+        into a private norm without exchange."""
+        kept = []
+        for name, module in list(self.named_modules()):
+            if not (isinstance(module, ModalityNorm) and module.exchange):
+                continue
+            if re.fullmatch(pattern, name):
+                kept.append(name)
+                continue
+            parent_name, _, child = name.rpartition('.')
+            setattr(self.get_submodule(parent_name), child,
+                    layers.norm(module.num_features))
+        if not kept:
+            raise ValueError(
+                f'CENResNet: exchange_layers={pattern!r} matches none of the exchanging '
+                "norms (the 3x3-conv norms, e.g. 'layer1.0.bn2'); stage-wise: "
+                "r'layer\\d\\.0\\.bn2' (Bottleneck) or r'layer\\d\\.0\\.bn1' (BasicBlock)")
 
     def _make_res_layer(self, layers, block, inplanes, planes, num_blocks, stride,
                         dilation):

@@ -69,6 +69,17 @@ def single_stream_key_map(model: nn.Module) -> Dict[str, str]:
     return mapping
 
 
+def own_init_prefixes(model: nn.Module) -> Tuple[str, ...]:
+    """Key prefixes of sub-modules with no single-stream counterpart (named by a
+    module's ``new_submodules``, e.g. the CBN's ``condition`` MLP): inflation leaves
+    them at their own initialisation."""
+    prefixes = []
+    for name, module in model.named_modules():
+        for child in getattr(module, 'new_submodules', ()):
+            prefixes.append(f'{name}.{child}.' if name else f'{child}.')
+    return tuple(prefixes)
+
+
 def _key_list(keys: Sequence[str], limit: int = 20) -> str:
     shown = ', '.join(keys[:limit])
     more = f', ... ({len(keys) - limit} more)' if len(keys) > limit else ''
@@ -99,8 +110,9 @@ def load_single_stream_state_dict(
     own = model.state_dict()
     new_state = {}
     missing, mismatched, used = [], [], set()
+    own_init = own_init_prefixes(model)
     for key, src in single_stream_key_map(model).items():
-        if key.endswith(IGNORED_KEY_SUFFIXES):
+        if key.endswith(IGNORED_KEY_SUFFIXES) or key.startswith(own_init):
             new_state[key] = own[key]
             continue
         candidates = [src] + list(key_aliases(src) if key_aliases else [])

@@ -82,7 +82,8 @@ def is_convertible_norm(module: nn.Module) -> bool:
 
 
 def private_norm(layer: nn.Module, num_streams: int, exchange: bool, threshold: float,
-                 exchange_mode: str, shared: bool = False, name: str = '?') -> ModalityNorm:
+                 exchange_mode: str, shared: bool = False, name: str = '?',
+                 exchange_policy: Optional[dict] = None) -> ModalityNorm:
     """M private copies of ``layer`` (same type, eps, momentum, weights, buffers,
     ``requires_grad``) in a :class:`ModalityNorm` / :class:`ModalityLayerNorm`."""
     if exchange and getattr(layer, 'weight', None) is None:
@@ -90,6 +91,10 @@ def private_norm(layer: nn.Module, num_streams: int, exchange: bool, threshold: 
                          'cannot exchange (the rule thresholds its γ); exclude it with '
                          'exchange_layers')
     if isinstance(layer, nn.LayerNorm):
+        if exchange_policy is not None:
+            raise ValueError(f'norm layer {name!r} is a LayerNorm: exchange_policy '
+                             f'{exchange_policy!r} is implemented for channel-first norms '
+                             '(BN/GN/IN) only; leave it None for this backbone')
         if len(layer.normalized_shape) != 1:
             raise ValueError(f'norm layer {name!r}: only LayerNorms over one (channel) '
                              f'dimension are supported, got {layer.normalized_shape}')
@@ -101,6 +106,7 @@ def private_norm(layer: nn.Module, num_streams: int, exchange: bool, threshold: 
                                layer.num_channels, num_streams,
                                norm_cfg=_channel_first_norm_cfg(layer), exchange=exchange,
                                threshold=threshold, exchange_mode=exchange_mode,
+                               exchange_policy=exchange_policy if exchange else None,
                                shared=shared)
     copies = 1 if shared else num_streams
     wrapper.norms = nn.ModuleList(copy.deepcopy(layer) for _ in range(copies))
@@ -157,6 +163,8 @@ class MultiStreamBackbone(BaseModule):
             exchange; None: the family default (module docstring). Must match at
             least one norm when ``exchange=True``.
         exchange_threshold: θ. exchange_mode: ``'subpart'`` (papers) or ``'all'``.
+        exchange_policy: which channels the exchanging norms replace; None: CEN's
+            ``|γ| < θ`` (:mod:`cen_mm.core.exchange_policies`; BN/GN/IN norms only).
         shared_norms: ablation: one norm for all streams (requires exchange=False).
         norm_eval: keep every BatchNorm in eval mode while training (on top of the
             inner backbone's own ``norm_eval``, if it has one).
@@ -190,7 +198,8 @@ class MultiStreamBackbone(BaseModule):
                  init_missing_ok: Sequence[str] = (),
                  init_ignore_keys: Sequence[str] = (),
                  pretrained: Optional[str] = None,
-                 init_cfg: Union[dict, None] = None):
+                 init_cfg: Union[dict, None] = None,
+                 exchange_policy: Optional[dict] = None):
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError('MultiStreamBackbone: give either pretrained or '
@@ -249,6 +258,9 @@ class MultiStreamBackbone(BaseModule):
                     f'{type(self.backbone).__name__}; set exchange_layers to a regex of '
                     f'norm names, e.g. one of: {self._norm_names()[:8]}')
         self.exchange_layers = exchange_layers if exchange else None
+        if exchange_policy is not None and not exchange:
+            raise ValueError('MultiStreamBackbone: exchange_policy needs exchange=True')
+        self.exchange_policy = exchange_policy
         self.exchanging_norm_names = self._make_private_norms(
             num_streams, exchange_threshold, exchange_mode, shared_norms)
 
@@ -279,7 +291,8 @@ class MultiStreamBackbone(BaseModule):
             parent_name, _, child = name.rpartition('.')
             parent = modules[parent_name] if parent_name else self.backbone
             setattr(parent, child, private_norm(modules[name], num_streams, exchange,
-                                                threshold, exchange_mode, shared, name))
+                                                threshold, exchange_mode, shared, name,
+                                                exchange_policy=self.exchange_policy))
             if exchange:
                 exchanging.append(name)
         if self.exchange and not exchanging:
