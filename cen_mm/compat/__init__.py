@@ -11,10 +11,11 @@ The other modules are helpers that the code needing them calls (no import side
 effects): :mod:`.optim_wrapper` (``_clip_grad``, ``_accumulative_counts``),
 :mod:`.mmpretrain_heads` (``ClsHead._get_loss`` / ``_get_predictions``),
 :mod:`.mmagic_translation` (``BaseTranslationModel.__init__`` / ``init_weights``),
-:mod:`.process_exit` (``os._exit`` after a gloo run). The ``package::`` config-scope
-hook lives outside the package, in the top-level ``cen_mm_scope.py``, because it runs at
-interpreter start-up (``cen_mm-config-scope.pth``), where importing ``cen_mm`` would cost
-seconds.
+:mod:`.process_exit` (``os._exit`` after a gloo run), :mod:`.profiler_memory` (the
+profiler's private kineto events, for the benchmark's CPU peak memory). The
+``package::`` config-scope hook lives outside the package, in the top-level
+``cen_mm_scope.py``, because it runs at interpreter start-up
+(``cen_mm-config-scope.pth``), where importing ``cen_mm`` would cost seconds.
 
 Importing this package adds only standard-library imports (checked by
 ``tests/test_compat``); the helpers that need mmengine, mmagic or mmpretrain are

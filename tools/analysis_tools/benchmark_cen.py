@@ -83,28 +83,38 @@ the NYUDv2 RGB-D training pipeline (``configs/_base_/datasets/nyud_rgbd.py``, it
 batch size and default number of workers) on ``--data-root`` (a converted NYUDv2, see
 ``tools/dataset_converters/nyud.py``) or, by default, on synthetic 640x480 files
 written to a temporary folder.
+
+This script is the command line and the tables; the measurements are importable from
+``cen_mm.utils.benchmark`` (``model_pair``, ``comparison``, ``timing``, ``memory``,
+``profiling``, ``hooks_cost``, ``data_throughput``).
 """
 import argparse
-import collections
-import contextlib
 import copy
 import json
-import math
 import os
 import os.path as osp
-import re
-import statistics
 import sys
 import tempfile
-import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import List
 
 import torch
-import torch.nn as nn
 
 # Repository root on sys.path so a fresh checkout works without `pip install -e .`.
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 sys.path.insert(0, REPO_ROOT)
+
+from cen_mm.utils.benchmark.comparison import compare_pair  # noqa: E402
+from cen_mm.utils.benchmark.data_throughput import (  # noqa: E402,F401
+    measure_loader_throughput, write_synthetic_nyud)
+from cen_mm.utils.benchmark.hooks_cost import measure_hook_costs  # noqa: E402
+from cen_mm.utils.benchmark.memory import (  # noqa: E402,F401
+    cpu_step_peak_bytes, quiet_profiler, static_bytes, step_peak_bytes)
+from cen_mm.utils.benchmark.model_pair import (  # noqa: E402,F401
+    FLOOR_BUILDERS, ModelPair, forward_flops, set_exchange_fraction)
+from cen_mm.utils.benchmark.profiling import (  # noqa: E402
+    CONV_OP, profile_self_times, self_time_attribute, split_conv_time)
+from cen_mm.utils.benchmark.timing import (  # noqa: E402,F401
+    median_ratio, synchronize, time_alternating)
 
 DEFAULT_CONFIGS = ('configs/_base_/models/cen_refinenet_r101.py',
                    'configs/_base_/models/cen_pspnet_r101.py')
@@ -191,428 +201,21 @@ def parse_args(argv=None):
     return args
 
 
-# ---- devices and timing --------------------------------------------------------------
-def synchronize(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def time_alternating(steps: Dict[str, Callable[[], None]], warmup: int, iters: int,
-                     device: torch.device) -> Dict[str, Dict[str, List[float]]]:
-    """Wall-clock and process CPU seconds per call of every step, over ``iters``
-    rounds after ``warmup``: ``{name: {'wall': [...], 'cpu': [...]}}``.
-
-    Every round calls each step once; the order is reversed every other round, so
-    that neither model always runs right after the other one.
-    """
-    names = list(steps)
-    times = {name: dict(wall=[], cpu=[]) for name in names}
-    for round_idx in range(warmup + iters):
-        order = names if round_idx % 2 == 0 else names[::-1]
-        for name in order:
-            synchronize(device)
-            wall, cpu = time.perf_counter(), time.process_time()
-            steps[name]()
-            synchronize(device)
-            if round_idx >= warmup:
-                times[name]['wall'].append(time.perf_counter() - wall)
-                times[name]['cpu'].append(time.process_time() - cpu)
-    return times
-
-
-# Lines the profiler back-end (kineto) writes to stderr on every start/stop, and its
-# complaint on a machine without a GPU: noise between the tables, nothing to act on.
-_KINETO_NOISE = re.compile(r'^(USDT:|ERROR:.*gpuGetDeviceCount)')
-
-
-@contextlib.contextmanager
-def quiet_profiler():
-    """Run the block with stderr (file descriptor 2, which kineto writes to from C++)
-    captured; afterwards write back every captured line except kineto's noise."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile(mode='w+b') as captured:
-        os.dup2(captured.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            captured.seek(0)
-            for line in captured.read().decode(errors='replace').splitlines():
-                if not _KINETO_NOISE.match(line):
-                    print(line, file=sys.stderr)
-
-
-def cpu_step_peak_bytes(step: Callable[[], None]) -> int:
-    """Peak bytes in use by the PyTorch CPU allocator during ``step``, above the level
-    at its start: the running sum of the allocation (+) and free (-) events that
-    ``torch.profiler`` records with ``profile_memory=True``, in time order."""
-    from torch.profiler import ProfilerActivity, profile
-    with quiet_profiler(), profile(activities=[ProfilerActivity.CPU],
-                                   profile_memory=True) as prof:
-        step()
-    events = [e for e in prof.profiler.kineto_results.events()
-              if e.name() == '[memory]' and str(e.device_type()) == 'DeviceType.CPU']
-    events.sort(key=lambda e: e.start_ns())
-    level = peak = 0
-    for event in events:
-        level += event.nbytes()
-        peak = max(peak, level)
-    return peak
-
-
-def step_peak_bytes(step: Callable[[], None], device: torch.device) -> int:
-    if device.type == 'cuda':
-        synchronize(device)
-        before = torch.cuda.memory_allocated(device)
-        torch.cuda.reset_peak_memory_stats(device)
-        step()
-        synchronize(device)
-        return torch.cuda.max_memory_allocated(device) - before
-    return cpu_step_peak_bytes(step)
-
-
-def static_bytes(model: nn.Module, optimizer: Optional[torch.optim.Optimizer],
-                 with_grads: bool) -> int:
-    """Parameters, buffers, gradients and optimizer state (e.g. SGD momentum) in
-    bytes."""
-    tensors = {id(t): t for t in list(model.parameters()) + list(model.buffers())}
-    if with_grads:
-        tensors.update({id(p.grad): p.grad for p in model.parameters()
-                        if p.grad is not None})
-    if optimizer is not None:
-        for state in optimizer.state.values():
-            for value in state.values():
-                if torch.is_tensor(value):
-                    tensors[id(value)] = value
-    return sum(t.numel() * t.element_size() for t in tensors.values())
-
-
-def forward_flops(fn: Callable[[], None]) -> int:
-    """Convolution / matmul FLOPs of ``fn`` (torch's FlopCounterMode)."""
-    from torch.utils.flop_counter import FlopCounterMode
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        fn()
-    return counter.get_total_flops()
-
-
-# ---- models ---------------------------------------------------------------------------
-class FirstStream(nn.Module):
-    """A one-stream ``CENResNet`` as an ordinary backbone: returns stream 0's tuple."""
-
-    def __init__(self, backbone: nn.Module):
-        super().__init__()
-        self.backbone = backbone
-
-    def forward(self, x):
-        return self.backbone(x)[0]
-
-
-def plain_norms(module: nn.Module) -> nn.Module:
-    """Replace every one-stream ``ModalityNorm`` by its plain norm layer (in place)."""
-    from cen_mm.core import ModalityNorm
-    for name, child in module.named_children():
-        if isinstance(child, ModalityNorm):
-            if child.num_streams != 1 or child.exchange:
-                raise ValueError(f'{name}: expected a one-stream ModalityNorm without '
-                                 f'exchange, got {child}')
-            setattr(module, name, child.norms[0])
-        else:
-            plain_norms(child)
-    return module
-
-
-def stream_channels(in_channels, streams: Optional[int]) -> tuple:
-    in_channels = (in_channels, ) if isinstance(in_channels, int) else tuple(in_channels)
-    if streams is None or streams == len(in_channels):
-        return in_channels
-    return tuple(in_channels[m % len(in_channels)] for m in range(streams))
-
-
-def without_pretrained(backbone_cfg: dict) -> dict:
-    """The backbone config with no checkpoint to load (random weights)."""
-    cfg = dict(backbone_cfg)
-    cfg.pop('pretrained', None)
-    init_cfg = cfg.get('init_cfg')
-    if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
-        cfg['init_cfg'] = None
-    elif isinstance(init_cfg, (list, tuple)):
-        cfg['init_cfg'] = [c for c in init_cfg if c.get('type') != 'Pretrained'] or None
-    return cfg
-
-
-def cen_resnet_floor(backbone_cfg: dict, L: int) -> tuple:
-    """``CENResNet``: the floor is the same class with one stream of L channels and no
-    exchange, its one-stream ``ModalityNorm``s replaced by their plain norm layers."""
-    floor_cfg = dict(backbone_cfg, in_channels=(L, ), exchange=False)
-    return backbone_cfg, floor_cfg, lambda m: FirstStream(plain_norms(m))
-
-
-def multi_stream_floor(backbone_cfg: dict, L: int) -> tuple:
-    """``MultiStreamBackbone``: the floor is its inner backbone config built as it
-    is, the stock mmseg / mmpretrain backbone with L input channels (no wrapper, its
-    own norm layers), which returns the levels of one stream."""
-    from cen_mm.models.backbones.multi_stream_backbone import _accepts_in_channels
-    inner = without_pretrained(dict(backbone_cfg['backbone']))
-    backbone_cfg = dict(backbone_cfg, backbone=inner)
-    floor_cfg = dict(inner)
-    if _accepts_in_channels(floor_cfg['type']):
-        floor_cfg['in_channels'] = L
-    return backbone_cfg, floor_cfg, lambda m: m
-
-
-# backbone type -> (CEN backbone cfg, L) -> (CEN backbone cfg, floor backbone cfg,
-# function making the built floor backbone return one stream's levels)
-FLOOR_BUILDERS = {
-    'CENResNet': cen_resnet_floor,
-    'MultiStreamBackbone': multi_stream_floor,
-}
-
-
-class ModelPair:
-    """The CEN model and its one-stream floor with inputs, labels and optimizers."""
-
-    def __init__(self, name: str, model_cfg: dict, backbone_only: bool,
-                 streams: Optional[int], batch: int, size: int,
-                 device: torch.device, seed: int):
-        from mmengine.registry import MODELS
-        from mmseg.registry import MODELS as SEG_MODELS
-        self.name = name
-        self.backbone_only = backbone_only
-        model_cfg = copy.deepcopy(dict(model_cfg))
-        if (backbone_only and 'backbone' in model_cfg
-                and model_cfg.get('type') not in FLOOR_BUILDERS):
-            model_cfg = dict(model_cfg['backbone'])
-        backbone_cfg = model_cfg if backbone_only else dict(model_cfg['backbone'])
-        if backbone_cfg.get('type') not in FLOOR_BUILDERS:
-            raise ValueError(
-                f'{name}: the backbone must be one of {sorted(FLOOR_BUILDERS)} (the '
-                f'floor is built from it), got type={backbone_cfg.get("type")!r}')
-        in_channels = stream_channels(backbone_cfg.get('in_channels', (3, 1)), streams)
-        backbone_cfg = without_pretrained(backbone_cfg)
-        backbone_cfg['in_channels'] = in_channels
-        self.num_streams = M = len(in_channels)
-        L = math.lcm(*in_channels)
-        backbone_cfg, floor_backbone_cfg, as_floor = FLOOR_BUILDERS[
-            backbone_cfg['type']](backbone_cfg, L)
-
-        if backbone_only:
-            torch.manual_seed(seed)
-            self.cen = MODELS.build(backbone_cfg)
-            torch.manual_seed(seed)
-            self.floor = as_floor(MODELS.build(floor_backbone_cfg))
-            self.num_classes = None
-        else:
-            if model_cfg.get('type') != 'CENEncoderDecoder':
-                raise ValueError(f'{name}: expected model type CENEncoderDecoder, got '
-                                 f'{model_cfg.get("type")!r}')
-            if model_cfg.get('neck') is not None:
-                raise NotImplementedError(
-                    f'{name}: configs with a neck are not supported (the floor needs '
-                    'a one-stream equivalent of the neck)')
-            model_cfg.pop('pretrained', None)
-            cen_cfg = dict(model_cfg, backbone=backbone_cfg)
-            floor_cfg = dict(model_cfg, type='EncoderDecoder',
-                             backbone=floor_backbone_cfg)
-            for key in ('num_streams', 'stack_streams', 'shared_heads', 'head_norms'):
-                floor_cfg.pop(key, None)
-            floor_cfg['test_cfg'] = {k: v for k, v in
-                                     dict(model_cfg.get('test_cfg') or {}).items()
-                                     if k != 'output'}
-            torch.manual_seed(seed)
-            self.cen = SEG_MODELS.build(cen_cfg)
-            torch.manual_seed(seed)
-            self.floor = SEG_MODELS.build(floor_cfg)
-            self.floor.backbone = as_floor(self.floor.backbone)
-            self.num_classes = self.cen.decode_head.num_classes
-        self.cen.to(device)
-        self.floor.to(device)
-
-        gen = torch.Generator().manual_seed(seed)
-        self.cen_inputs = torch.randn(batch, sum(in_channels), size, size,
-                                      generator=gen).to(device)
-        self.floor_inputs = torch.randn(M * batch, L, size, size,
-                                        generator=gen).to(device)
-        self.cen_samples = self.floor_samples = None
-        if not backbone_only:
-            self.cen_samples = make_seg_samples(batch, size, self.num_classes, gen,
-                                                device)
-            self.floor_samples = [copy.deepcopy(s) for _ in range(M)
-                                  for s in self.cen_samples]
-        self.optimizers = {
-            key: torch.optim.SGD(model.parameters(), lr=1e-9, momentum=0.9,
-                                 weight_decay=1e-5)
-            for key, model in (('cen', self.cen), ('floor', self.floor))}
-
-        # what the steps call: the models, or their torch.compile wrappers
-        self.callables = self.models()
-        self.amp = False
-        self.device = device
-
-    def models(self):
-        return dict(cen=self.cen, floor=self.floor)
-
-    def compile(self, backend: str) -> None:
-        """Let every step call ``torch.compile(model, backend=backend)`` (compiled on
-        the first call of each mode)."""
-        self.callables = {key: torch.compile(model, backend=backend)
-                          for key, model in self.models().items()}
-
-    def _autocast(self):
-        """bfloat16 autocast with ``--amp``, else nothing."""
-        if not self.amp:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
-
-    # ---- steps ----------------------------------------------------------------------
-    def _loss(self, key: str) -> torch.Tensor:
-        with self._autocast():
-            return self._forward_loss(key)
-
-    def _forward_loss(self, key: str) -> torch.Tensor:
-        model = self.callables[key]
-        if self.backbone_only:
-            out = model(self.cen_inputs if key == 'cen' else self.floor_inputs)
-            levels = [t for stream in out for t in stream] if key == 'cen' else out
-            scale = 1 / self.num_streams if key == 'cen' else 1.0
-            return sum(t.float().mean() for t in levels) * scale
-        inputs = self.cen_inputs if key == 'cen' else self.floor_inputs
-        samples = self.cen_samples if key == 'cen' else self.floor_samples
-        loss, _ = self.models()[key].parse_losses(model(inputs, samples, mode='loss'))
-        return loss
-
-    def train_step(self, key: str) -> Callable[[], None]:
-        model, optimizer = self.models()[key], self.optimizers[key]
-
-        def step():
-            # gradients stay allocated (zeroed): the step's memory peak is then the
-            # activations and temporaries, the gradients count as static memory
-            optimizer.zero_grad(set_to_none=False)
-            loss = self._loss(key)
-            loss.backward()
-            optimizer.step()
-
-        return step
-
-    def infer_step(self, key: str) -> Callable[[], None]:
-        model = self.callables[key]
-        inputs = self.cen_inputs if key == 'cen' else self.floor_inputs
-
-        def step():
-            with torch.no_grad(), self._autocast():
-                if self.backbone_only:
-                    model(inputs)
-                else:
-                    model(inputs, mode='tensor')
-
-        return step
-
-    def set_mode(self, phase: str) -> None:
-        for model in self.models().values():
-            model.train(phase == 'train')
-
-
-def make_seg_samples(batch: int, size: int, num_classes: int, gen: torch.Generator,
-                     device: torch.device) -> list:
-    """``batch`` SegDataSamples with random labels (5% ignored, 255)."""
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-    samples = []
-    for _ in range(batch):
-        label = torch.randint(0, num_classes, (1, size, size), generator=gen)
-        label[torch.rand(1, size, size, generator=gen) < 0.05] = 255
-        sample = SegDataSample(metainfo=dict(img_shape=(size, size),
-                                             pad_shape=(size, size),
-                                             ori_shape=(size, size)))
-        sample.gt_sem_seg = PixelData(data=label.to(device))
-        samples.append(sample)
-    return samples
-
-
-@torch.no_grad()
-def set_exchange_fraction(model: nn.Module, frac: float, seed: int) -> float:
-    """Put |γ| = θ/2 on ``frac`` of each stream's own sub-part of every exchanging
-    norm (γ = 1 elsewhere); return the fraction of (stream, channel) pairs exchanged."""
-    from cen_mm.core import iter_exchanging_norms
-    gen = torch.Generator().manual_seed(seed)
-    exchanged = total = 0
-    for _, norm in iter_exchanging_norms(model):
-        for m in range(norm.num_streams):
-            weight = norm.norms[m].weight
-            weight.fill_(1.0)
-            owned = norm.owner_mask[m].nonzero().squeeze(1).cpu()
-            count = int(round(frac * owned.numel()))
-            chosen = owned[torch.randperm(owned.numel(), generator=gen)[:count]]
-            weight[chosen.to(weight.device)] = norm.threshold / 2
-        mask = norm.exchange_mask()
-        exchanged += int(mask.sum())
-        total += mask.numel()
-    return exchanged / max(total, 1)
-
-
-# ---- reporting ---------------------------------------------------------------------
-def fmt_mib(num_bytes: float) -> str:
-    return f'{num_bytes / MIB:,.0f}'
-
-
-def median_ratio(a: Sequence[float], b: Sequence[float]) -> float:
-    return statistics.median(x / y for x, y in zip(a, b))
-
-
-def ratio_quartiles(a: Sequence[float], b: Sequence[float]) -> tuple:
-    """First and third quartile of the per-round ratios (their spread is the noise)."""
-    ratios = [x / y for x, y in zip(a, b)]
-    if len(ratios) < 2:
-        return ratios[0], ratios[0]
-    q = statistics.quantiles(ratios, n=4, method='inclusive')
-    return q[0], q[2]
-
-
-def benchmark_pair(pair: ModelPair, args, device: torch.device) -> List[dict]:
-    """Time (and measure the memory of) every exchange fraction and phase; print the
-    time table as it goes and the memory table at the end."""
-    rows = []
-    print(TIME_HEADER)
-    print('|' + '---|' * TIME_HEADER.count(' | ') + '---|')
-    for frac in args.exchange_fracs:
-        measured = set_exchange_fraction(pair.cen, frac, args.seed)
-        for phase in args.phases:
-            pair.set_mode(phase)
-            make = pair.train_step if phase == 'train' else pair.infer_step
-            steps = dict(cen=make('cen'), floor=make('floor'))
-            times = time_alternating(steps, args.warmup, args.iters, device)
-            row = dict(sub_frac=frac, frac=measured, phase=phase, times=times)
-            for clock in ('wall', 'cpu'):
-                cen, floor = times['cen'][clock], times['floor'][clock]
-                row[clock] = dict(cen=statistics.median(cen),
-                                  floor=statistics.median(floor),
-                                  paired=median_ratio(cen, floor),
-                                  quartiles=ratio_quartiles(cen, floor))
-            if not args.no_memory:
-                for key in ('cen', 'floor'):
-                    row[f'{key}_step_mem'] = step_peak_bytes(steps[key], device)
-                    row[f'{key}_static_mem'] = static_bytes(
-                        pair.models()[key],
-                        pair.optimizers[key] if phase == 'train' else None,
-                        with_grads=phase == 'train')
-            rows.append(row)
-            print_time_row(row, device)
-    if not args.no_memory:
-        print('\n' + MEMORY_HEADER)
-        print('|' + '---|' * MEMORY_HEADER.count(' | ') + '---|')
-        for row in rows:
-            print_memory_row(row)
-    return rows
-
-
+# ---- tables -------------------------------------------------------------------------
 TIME_HEADER = ('| sub-part γ<θ | exchanged | phase | CEN wall (s/step) | floor wall '
                '(s/step) | ratio | paired ratio (IQR) | CEN CPU (s/step) | floor CPU '
                '(s/step) | ratio | paired ratio (IQR) |')
 MEMORY_HEADER = ('| sub-part γ<θ | exchanged | phase | CEN step peak (MiB) | floor step '
                  'peak (MiB) | ratio | CEN total (MiB) | floor total (MiB) | ratio |')
+
+
+def fmt_mib(num_bytes: float) -> str:
+    return f'{num_bytes / MIB:,.0f}'
+
+
+def print_header(header: str) -> None:
+    print(header)
+    print('|' + '---|' * header.count(' | ') + '---|')
 
 
 def _row_start(row: dict) -> List[str]:
@@ -641,25 +244,29 @@ def print_memory_row(row: dict) -> None:
     print('| ' + ' | '.join(cells) + ' |', flush=True)
 
 
-CONV_OP = re.compile(r'conv|addmm|bmm|matmul|linear|(^|::)mm$')
+def benchmark_pair(pair: ModelPair, args, device: torch.device) -> List[dict]:
+    """Time (and measure the memory of) every exchange fraction and phase; print the
+    time table as it goes and the memory table at the end."""
+    rows = []
+    print_header(TIME_HEADER)
+    for row in compare_pair(pair, args.exchange_fracs, args.phases, args.warmup,
+                            args.iters, args.seed, device,
+                            memory=not args.no_memory):
+        rows.append(row)
+        print_time_row(row, device)
+    if not args.no_memory:
+        print()
+        print_header(MEMORY_HEADER)
+        for row in rows:
+            print_memory_row(row)
+    return rows
 
 
 def profile_overhead(pair: ModelPair, args, device: torch.device) -> None:
-    """Self time per op of CEN and floor steps (torch.profiler), split into the
-    convolution/matmul ops, whose work is identical in both, and everything else.
-
-    On a noisy machine the convolutions' time varies by several percent from step to
-    step and hides a small overhead in the wall-clock ratio; the other ops' self time
-    (norms, exchange, copies, losses, optimizer, ...) is where CEN's overhead lives.
-    "overhead" = (CEN other ops - floor other ops) / floor total, the ratio CEN would
-    have if its convolutions took exactly as long as the floor's.
-    """
-    from torch.profiler import ProfilerActivity, profile
-    activities = [ProfilerActivity.CPU]
-    attr = 'self_cpu_time_total'
-    if device.type == 'cuda':
-        activities.append(ProfilerActivity.CUDA)
-        attr = 'self_device_time_total'
+    """Profiled self time of conv/matmul ops and of all other ops, CEN and floor
+    (``cen_mm.utils.benchmark.profiling``); "overhead" = (CEN other ops - floor other
+    ops) / floor total."""
+    attr = self_time_attribute(device)
     print(f'\n### Profiled self time ({attr}, {args.profile_steps} steps of each model, '
           'alternating)\n')
     print('| sub-part γ<θ | phase | CEN conv/matmul (ms) | floor conv/matmul (ms) | '
@@ -671,21 +278,10 @@ def profile_overhead(pair: ModelPair, args, device: torch.device) -> None:
         for phase in args.phases:
             pair.set_mode(phase)
             make = pair.train_step if phase == 'train' else pair.infer_step
-            totals = {key: collections.Counter() for key in ('cen', 'floor')}
-            for key in ('cen', 'floor'):
-                make(key)()  # warm
-            for _ in range(args.profile_steps):
-                for key in ('cen', 'floor'):
-                    with quiet_profiler(), profile(activities=activities) as prof:
-                        make(key)()
-                    for event in prof.key_averages():
-                        totals[key][event.key] += (getattr(event, attr) / 1e3 /
-                                                   args.profile_steps)
-            split = {}
-            for key, per_op in totals.items():
-                conv = sum(v for k, v in per_op.items() if CONV_OP.search(k))
-                split[key] = (conv, sum(per_op.values()) - conv)
-            (cc, co), (fc, fo) = split['cen'], split['floor']
+            totals = profile_self_times(dict(cen=make('cen'), floor=make('floor')),
+                                        args.profile_steps, device)
+            (cc, co), (fc, fo) = (split_conv_time(totals['cen']),
+                                  split_conv_time(totals['floor']))
             print(f'| {100 * frac:.0f}% | {phase} | {cc:.0f} | {fc:.0f} | {co:.0f} | '
                   f'{fo:.0f} | {(co - fo) / (fc + fo):+.1%} |', flush=True)
             details.append((frac, phase, totals))
@@ -698,117 +294,48 @@ def profile_overhead(pair: ModelPair, args, device: torch.device) -> None:
               ', '.join(f'{k} {cen[k] - floor[k]:+.1f}' for k in ops[:10]))
 
 
-# ---- hooks -------------------------------------------------------------------------
 def benchmark_hooks(pair: ModelPair, train_step_seconds: float, args,
                     device: torch.device) -> None:
     """Per-iteration cost of CENSparsityHook and ExchangeStatsHook on the CEN model."""
-    from mmengine.optim import OptimWrapper
-    from cen_mm.engine.hooks import CENSparsityHook, ExchangeStatsHook
-    from cen_mm.engine.hooks.exchange_stats_hook import exchange_stats_record
-
-    set_exchange_fraction(pair.cen, max(args.exchange_fracs), args.seed)
-    pair.set_mode('train')
-    optimizer = pair.optimizers['cen']
-    wrapper = OptimWrapper(optimizer)
-    hook = CENSparsityHook(lambda_=5e-3)
-    stats_interval = ExchangeStatsHook().interval
-    # gradients of a real step, so the optimizer step does its real work
-    optimizer.zero_grad(set_to_none=True)
-    pair._loss('cen').backward()
-
-    def timed(fn, reps):
-        values = []
-        for _ in range(reps):
-            synchronize(device)
-            start = time.perf_counter()
-            fn()
-            synchronize(device)
-            values.append(time.perf_counter() - start)
-        return statistics.median(values)
-
-    reps = max(5, args.iters)
-    hook.attach(pair.cen, wrapper)
-    with_hook, without_hook = [], []
-    for i in range(2 * reps):  # optimizer.step with / without the pre-hook, alternating
-        attached = i % 2 == 0
-        if attached:
-            hook.attach(pair.cen, wrapper)
-        else:
-            hook.detach()
-        synchronize(device)
-        start = time.perf_counter()
-        optimizer.step()
-        synchronize(device)
-        (with_hook if attached else without_hook).append(time.perf_counter() - start)
-    hook.detach()
-    hook.attach(pair.cen, wrapper)
-    penalty = timed(lambda: hook.add_penalty_grad(hook.entries), reps)
-    stats = timed(hook.penalty_stats, reps)
-    hook.detach()
-    record = timed(lambda: exchange_stats_record(pair.cen, 4), reps)
-    optimizer.zero_grad(set_to_none=True)
-
-    num_layers = len({e.layer for e in hook.entries})
+    import statistics
+    cost = measure_hook_costs(pair, max(args.exchange_fracs), max(5, args.iters),
+                              args.seed, device)
+    interval = cost['stats_interval']
     step_ms = 1e3 * train_step_seconds
-    print(f'\n## Hooks: {pair.name}, {num_layers} exchanging layers x {pair.num_streams} '
-          f'streams (CEN training step {step_ms:.0f} ms)\n')
+    print(f'\n## Hooks: {pair.name}, {cost["num_layers"]} exchanging layers x '
+          f'{pair.num_streams} streams (CEN training step {step_ms:.0f} ms)\n')
     print('| hook | work | per call (ms) | calls per iteration | per iteration (ms) | '
           '% of a training step |')
     print('|---|---|---|---|---|---|')
     entries = [
-        ('CENSparsityHook', 'optimizer pre-hook: grad += λ·sign(γ̂)', penalty, 1.0),
+        ('CENSparsityHook', 'optimizer pre-hook: grad += λ·sign(γ̂)', cost['penalty'],
+         1.0),
         ('CENSparsityHook', 'penalty statistics (after_train_iter, log_interval=1)',
-         stats, 1.0),
-        ('ExchangeStatsHook', f'one record (every interval={stats_interval} iters)',
-         record, 1.0 / stats_interval),
+         cost['stats'], 1.0),
+        ('ExchangeStatsHook', f'one record (every interval={interval} iters)',
+         cost['record'], 1.0 / interval),
     ]
     for name, work, seconds, per_iter in entries:
         print(f'| {name} | {work} | {1e3 * seconds:.2f} | {per_iter:g} | '
               f'{1e3 * seconds * per_iter:.3f} | '
               f'{100 * seconds * per_iter / train_step_seconds:.3f}% |')
-    diff = statistics.median(with_hook) - statistics.median(without_hook)
-    print(f'\n`optimizer.step()` median with the pre-hook '
-          f'{1e3 * statistics.median(with_hook):.1f} ms, without '
-          f'{1e3 * statistics.median(without_hook):.1f} ms (difference {1e3 * diff:.1f} '
-          'ms, within timing noise if small or negative)')
-
-
-# ---- data pipeline -------------------------------------------------------------------
-def write_synthetic_nyud(root: str, num: int = 24, seed: int = 0) -> None:
-    """``num`` 640x480 samples in the converted NYUDv2 layout (RGB PNG, uint16 depth
-    PNG in 1/5000 m, uint8 labels 0..39 / 255), smooth images like real scenes."""
-    import cv2
-    import numpy as np
-    rng = np.random.default_rng(seed)
-    h, w = 480, 640
-    for sub in ('images/train', 'depth/train', 'annotations/train'):
-        os.makedirs(osp.join(root, sub), exist_ok=True)
-    for i in range(num):
-        low = rng.uniform(0, 255, (h // 16, w // 16, 3)).astype(np.float32)
-        rgb = cv2.resize(low, (w, h), interpolation=cv2.INTER_CUBIC)
-        rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
-        depth = cv2.resize(rng.uniform(0.5, 8.0, (h // 32, w // 32)).astype(np.float32),
-                           (w, h), interpolation=cv2.INTER_LINEAR)
-        depth = (depth * 5000).astype(np.uint16)
-        depth[rng.random((h, w)) < 0.05] = 0  # holes
-        labels = cv2.resize(rng.integers(0, 40, (h // 40, w // 40)).astype(np.uint8),
-                            (w, h), interpolation=cv2.INTER_NEAREST)
-        labels[rng.random((h, w)) < 0.02] = 255
-        name = f'{i:06d}.png'
-        cv2.imwrite(osp.join(root, 'images/train', name), rgb[..., ::-1])
-        cv2.imwrite(osp.join(root, 'depth/train', name), depth)
-        cv2.imwrite(osp.join(root, 'annotations/train', name), labels)
+    with_hook = statistics.median(cost['step_with_hook'])
+    without_hook = statistics.median(cost['step_without_hook'])
+    print(f'\n`optimizer.step()` median with the pre-hook {1e3 * with_hook:.1f} ms, '
+          f'without {1e3 * without_hook:.1f} ms (difference '
+          f'{1e3 * cost["step_difference"]:.1f} ms, within timing noise if small or '
+          'negative)')
 
 
 def benchmark_data(args) -> None:
+    """Throughput of the NYUDv2 RGB-D training dataloader on ``--data-root`` or on
+    synthetic files."""
     from mmengine.config import Config
-    from mmengine.runner import Runner
     cfg_path = osp.join(REPO_ROOT, NYUD_DATASET_CONFIG)
     if not osp.isfile(cfg_path):
         print(f'\n(data pipeline skipped: {NYUD_DATASET_CONFIG} not found)')
         return
-    cfg = Config.fromfile(cfg_path)
-    loader_cfg = copy.deepcopy(cfg.train_dataloader)
+    loader_cfg = copy.deepcopy(Config.fromfile(cfg_path).train_dataloader)
     tmp = None
     if args.data_root is None:
         tmp = tempfile.TemporaryDirectory(prefix='cen_bench_nyud_')
@@ -822,37 +349,21 @@ def benchmark_data(args) -> None:
         if not osp.isdir(data_root):
             raise FileNotFoundError(f'--data-root {data_root} is not a directory')
         source = data_root
-    loader_cfg.dataset.data_root = data_root
-    loader_cfg.persistent_workers = False  # one pass, then the workers exit
     try:
-        loader = Runner.build_dataloader(loader_cfg, seed=args.seed)
-        batch_size, workers = loader_cfg.batch_size, loader_cfg.num_workers
-        it = iter(loader)
-        start = time.perf_counter()
-        next(it)  # worker start-up and the first batch
-        first = time.perf_counter() - start
-        done = images = restarts = 0
-        start = time.perf_counter()
-        while done < args.data_batches:
-            try:
-                batch = next(it)
-            except StopIteration:  # a small dataset: go round again (workers restart)
-                it = iter(loader)
-                restarts += 1
-                continue
-            done += 1
-            images += len(batch['inputs'])  # the last batch of an epoch may be short
-        elapsed = time.perf_counter() - start
+        result = measure_loader_throughput(loader_cfg, data_root, args.data_batches,
+                                           seed=args.seed)
     finally:
         if tmp is not None:
             tmp.cleanup()
+    images, done, restarts = result['images'], result['batches'], result['restarts']
     print(f'\n## Data pipeline: NYUDv2 RGB-D training pipeline ({NYUD_DATASET_CONFIG}) '
           f'on {source}\n')
-    print(f'batch size {batch_size}, num_workers {workers}: '
-          f'{images / elapsed:.1f} images/s ({images} images in {done} batches'
+    print(f'batch size {result["batch_size"]}, num_workers {result["num_workers"]}: '
+          f'{images / result["seconds"]:.1f} images/s ({images} images in {done} '
+          'batches'
           + (f', {restarts} restarts of the loader on a small dataset' if restarts
              else '') + ') '
-          f'(first batch incl. worker start-up: {first:.2f} s)')
+          f'(first batch incl. worker start-up: {result["first_batch_seconds"]:.2f} s)')
 
 
 # ---- main ----------------------------------------------------------------------------
@@ -921,10 +432,12 @@ def main(argv=None) -> None:
     if not args.no_data:
         benchmark_data(args)
     if args.json:
-        with open(args.json, 'w') as f:
+        tmp = args.json + '.tmp'
+        with open(tmp, 'w') as f:
             json.dump(dict(args=vars(args), torch=torch.__version__,
                            threads=torch.get_num_threads(), results=results), f,
                       indent=1)
+        os.replace(tmp, args.json)  # atomic
         print(f'\nmeasurements written to {args.json}')
 
 

@@ -7,9 +7,10 @@ synchronisations, for CEN-RefineNet-R101 and CEN-PSPNet-R101.
 
 Everything it needs is in the repository: the model configs and random inputs (no
 data set, no pretrained weights). The CEN model and its floor (the same network as
-one stream at batch M*N) are built exactly as in ``benchmark_cen.py`` (its
-``ModelPair``), with ``--exchange-frac`` of each stream's sub-part of every
-exchanging norm below θ (channels are really exchanged). Per model and phase
+one stream at batch M*N) are built exactly as in ``benchmark_cen.py``, by the same
+package code (``cen_mm.utils.benchmark``: ``ModelPair``, timing, peak memory), with
+``--exchange-frac`` of each stream's sub-part of every exchanging norm below θ
+(channels are really exchanged). Per model and phase
 (train: zero_grad + forward + backward + SGD step; infer: forward under ``no_grad``):
 
 * step time: median over ``--iters`` rounds after ``--warmup``, CEN and floor
@@ -26,30 +27,30 @@ you like; no synchronisation count there): that is how its test runs it.
 """
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import os.path as osp
 import statistics
+import sys
 import warnings
 from typing import Callable, Optional
 
 import torch
 
-HERE = osp.dirname(osp.abspath(__file__))
+# Repository root on sys.path so a fresh checkout works without `pip install -e .`.
+REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
+sys.path.insert(0, REPO_ROOT)
+
+from cen_mm.utils.benchmark.memory import step_peak_bytes  # noqa: E402
+from cen_mm.utils.benchmark.model_pair import (ModelPair,  # noqa: E402
+                                               set_exchange_fraction)
+from cen_mm.utils.benchmark.timing import (median_ratio, synchronize,  # noqa: E402
+                                           time_alternating)
+
 DEFAULT_CONFIGS = ('configs/_base_/models/cen_refinenet_r101.py',
                    'configs/_base_/models/cen_pspnet_r101.py')
 SYNC_WARNING = 'called a synchronizing CUDA operation'
 MIB = 2**20
-
-
-def load_benchmark_tool():
-    """``benchmark_cen.py`` next to this file, as a module (ModelPair, timing)."""
-    spec = importlib.util.spec_from_file_location('benchmark_cen',
-                                                  osp.join(HERE, 'benchmark_cen.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def parse_args(argv=None):
@@ -100,15 +101,14 @@ def count_syncs(device: torch.device):
     result[0] = sum(SYNC_WARNING in str(w.message) for w in caught)
 
 
-def measure_step(step: Callable[[], None], device: torch.device,
-                 tool) -> dict:
+def measure_step(step: Callable[[], None], device: torch.device) -> dict:
     """Peak memory (bytes above the level before the step) and synchronisations of
     one call of ``step``."""
-    peak = tool.step_peak_bytes(step, device)
-    tool.synchronize(device)
+    peak = step_peak_bytes(step, device)
+    synchronize(device)
     with count_syncs(device) as syncs:
         step()
-    tool.synchronize(device)
+    synchronize(device)
     return dict(peak_bytes=peak, syncs=syncs[0])
 
 
@@ -118,15 +118,15 @@ def device_name(device: torch.device) -> str:
     return f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
 
 
-def benchmark_config(path: str, args, device: torch.device, tool) -> list:
+def benchmark_config(path: str, args, device: torch.device) -> list:
     from mmengine.config import Config
-    full = path if osp.isfile(path) else osp.join(tool.REPO_ROOT, path)
+    full = path if osp.isfile(path) else osp.join(REPO_ROOT, path)
     if not osp.isfile(full):
         raise FileNotFoundError(f'--config {path}: no such file')
     name = osp.splitext(osp.basename(path))[0]
-    pair = tool.ModelPair(name, Config.fromfile(full).model.to_dict(), False, None,
-                          args.batch, args.size, device, args.seed)
-    exchanged = tool.set_exchange_fraction(pair.cen, args.exchange_frac, args.seed)
+    pair = ModelPair(name, Config.fromfile(full).model.to_dict(), False, None,
+                     args.batch, args.size, device, args.seed)
+    exchanged = set_exchange_fraction(pair.cen, args.exchange_frac, args.seed)
     if args.compile:
         pair.compile(args.compile)
     rows = []
@@ -134,15 +134,15 @@ def benchmark_config(path: str, args, device: torch.device, tool) -> list:
         pair.set_mode(phase)
         make = pair.train_step if phase == 'train' else pair.infer_step
         steps = dict(cen=make('cen'), floor=make('floor'))
-        times = tool.time_alternating(steps, args.warmup, args.iters, device)
+        times = time_alternating(steps, args.warmup, args.iters, device)
         row = dict(config=name, streams=pair.num_streams, phase=phase,
                    exchanged=exchanged)
         for key, step in steps.items():
             row[key] = dict(seconds=statistics.median(times[key]['wall']),
-                            **measure_step(step, device, tool))
+                            **measure_step(step, device))
         row['time_ratio'] = row['cen']['seconds'] / row['floor']['seconds']
-        row['paired_ratio'] = tool.median_ratio(times['cen']['wall'],
-                                                times['floor']['wall'])
+        row['paired_ratio'] = median_ratio(times['cen']['wall'],
+                                           times['floor']['wall'])
         row['memory_ratio'] = (row['cen']['peak_bytes']
                                / max(row['floor']['peak_bytes'], 1))
         rows.append(row)
@@ -179,7 +179,6 @@ def main(argv=None) -> list:
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError('--device cuda: CUDA is not available on this machine '
                            '(use --device cpu to run the CPU code path)')
-    tool = load_benchmark_tool()
     from mmengine.registry import DefaultScope, init_default_scope
     import cen_mm  # noqa: F401  (registers the CEN modules)
     current = DefaultScope.get_current_instance()
@@ -194,7 +193,7 @@ def main(argv=None) -> list:
     print('|' + '---|' * HEADER.count(' | ') + '---|', flush=True)
     rows = []
     for path in args.config:
-        rows += benchmark_config(path, args, device, tool)
+        rows += benchmark_config(path, args, device)
     if args.json:
         tmp = args.json + '.tmp'
         with open(tmp, 'w') as f:
