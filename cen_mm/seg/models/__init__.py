@@ -1,1 +1,1 @@
-from . import decode_heads, segmentors, utils  # noqa: F401
+from . import backbones, decode_heads, segmentors, utils  # noqa: F401

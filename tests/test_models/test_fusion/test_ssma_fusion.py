@@ -37,7 +37,8 @@ def test_ssma_gate_can_switch_a_stream_off():
         fusion.bottleneck[2].bias.fill_(-100.0)
     a, b = torch.randn(1, 4, 3, 3), torch.randn(1, 4, 3, 3)
     out = fusion([a, b])
-    torch.testing.assert_close(out, fusion.fuse_conv.bias[None, :, None, None].expand_as(out))
+    bias = fusion.fuse_conv.bias[None, :, None, None]
+    torch.testing.assert_close(out, bias.expand_as(out))
     # gate open (1) everywhere: the fusion conv sees the plain concatenation
     with torch.no_grad():
         fusion.bottleneck[2].bias.fill_(100.0)
