@@ -25,7 +25,6 @@ directory named OUT is always a complete conversion.
 """
 import glob
 import json
-import multiprocessing
 import os
 import os.path as osp
 import shutil
@@ -477,38 +476,16 @@ def _check_paths(src: str, out: str, overwrite: bool) -> None:
         raise ConversionError(f'output {out} exists and is not a directory')
 
 
-def _default_sigterm() -> None:
-    """Pool workers: plain SIGTERM behaviour (main() turns it into an exception)."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 def _raise_on_sigterm(signum, frame):
     raise SystemExit(128 + signum)
 
 
 def _run(tasks: List[tuple], nproc: int, desc: str) -> List[dict]:
-    from tqdm import tqdm
-    results = []
-    # The bar is a context manager so that it is closed (line ended) on errors too.
-    with tqdm(total=len(tasks), desc=desc, unit='img') as bar:
-        if nproc <= 1:
-            for task in tasks:
-                results.append(convert_sample(task))
-                bar.update()
-            return results
-        pool = multiprocessing.Pool(nproc, initializer=_default_sigterm)
-        try:
-            for stats in pool.imap(convert_sample, tasks, chunksize=4):
-                results.append(stats)
-                bar.update()
-        except BaseException:
-            # errors, Ctrl-C and SIGTERM (see main): no worker outlives the converter
-            pool.terminate()
-            pool.join()
-            raise
-        pool.close()
-        pool.join()
-    return results
+    """``convert_sample`` over ``tasks`` (``--nproc`` workers), progress on stderr.
+    Errors, Ctrl-C and SIGTERM (see main) end the workers too: ``track_tasks``."""
+    from cen_mm.utils.progress import track_tasks
+    print(f'{desc}: {len(tasks)} images', file=sys.stderr)
+    return track_tasks(convert_sample, tasks, nproc, chunksize=4, file=sys.stderr)
 
 
 def _clean_stale_outputs(out: str) -> None:

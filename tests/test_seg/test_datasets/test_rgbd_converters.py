@@ -358,6 +358,23 @@ def test_parallel_conversion_matches_serial(cen_src, tmp_path):
         np.testing.assert_array_equal(read(osp.join(a, rel)), read(osp.join(b, rel)))
 
 
+@pytest.mark.e2e  # two pools started and ended: ~2 s on a busy machine
+def test_parallel_conversion_error_ends_the_workers(cen_src, tmp_path, capsys):
+    """--nproc 2 with a broken sample: the error names the file, no worker outlives
+    the converter (cen_mm.utils.progress.track_tasks), nothing is left behind; the
+    progress bar (mmengine's) goes to stderr, stdout stays for the summary."""
+    import multiprocessing
+    path, message = _break_png(cen_src)
+    out = str(tmp_path / 'out' / 'nyudv2')
+    with pytest.raises(ConversionError, match=message) as err:
+        convert(cen_src, out, NYUDV2_SPEC, nproc=2)
+    assert path in str(err.value)
+    assert multiprocessing.active_children() == []
+    assert not osp.exists(out) and not leftovers(out)
+    captured = capsys.readouterr()
+    assert 'NYUDv2 train: 2 images' in captured.err and captured.out == ''
+
+
 def test_cli_prints_summary_and_errors(cen_src, tmp_path, capsys):
     out = str(tmp_path / 'out')
     assert main(NYUDV2_SPEC, [cen_src, '-o', out]) == 0

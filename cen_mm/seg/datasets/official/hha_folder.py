@@ -82,7 +82,7 @@ def write_hha_folder(data_root: str, dataset: Optional[str] = None,
                      nproc: int = 1, overwrite: bool = False) -> dict:
     """Compute ``hha/`` for the converted dataset in ``data_root``; returns a summary
     (frames, mean seconds per frame, where the intrinsics came from)."""
-    from mmengine.utils import track_parallel_progress, track_progress
+    from cen_mm.utils.progress import track_tasks
     meta_path = osp.join(data_root, 'meta.json')
     meta = _read_json(meta_path, 'conversion summary')
     if meta is None:
@@ -128,10 +128,8 @@ def write_hha_folder(data_root: str, dataset: Optional[str] = None,
                           encoding, dataset, intrinsics, recorded, radius))
     if tasks:
         print(f'HHA: {len(tasks)} of {total} frames to compute in {data_root}')
-        if nproc > 1:
-            seconds = track_parallel_progress(hha_for_file, tasks, nproc)
-        else:
-            seconds = track_progress(hha_for_file, tasks)
+        # workers end with an error or an interrupt; the partial folder is kept
+        seconds = track_tasks(hha_for_file, tasks, nproc)
     else:
         seconds = []
     os.remove(job_path)

@@ -1,0 +1,53 @@
+"""Run a function over tasks with mmengine's progress bar, serially or in a process
+pool whose workers never outlive the call.
+
+Serial runs are mmengine's ``track_progress``. For ``nproc > 1`` mmengine's
+``track_parallel_progress`` would do, except that it closes its pool only after the
+last result: when a task raises, or the caller is interrupted (Ctrl-C, or SIGTERM
+turned into an exception as the dataset converters do), its workers keep running the
+queued tasks (measured with mmengine 0.10.7: 2 of 2 workers still alive 1 s after a
+task's error) and may write into a temporary output that the caller is removing.
+:func:`track_tasks` therefore keeps its own ``multiprocessing.Pool``, terminated and
+joined on any exception, and reports progress with mmengine's ``ProgressBar``.
+"""
+import multiprocessing
+import signal
+import sys
+from typing import Callable, List, Sequence
+
+from mmengine.utils import ProgressBar, track_progress
+
+
+def _default_sigterm() -> None:
+    """Pool workers: plain SIGTERM behaviour (the parent may turn it into an
+    exception; a worker just ends)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def track_tasks(func: Callable, tasks: Sequence, nproc: int = 1,
+                chunksize: int = 1, file=sys.stdout) -> List:
+    """``[func(t) for t in tasks]`` in order, with a progress bar on ``file``.
+
+    ``nproc > 1`` runs the tasks in that many worker processes (``func`` and the tasks
+    must be picklable). On any exception in a task or in the caller (including
+    ``KeyboardInterrupt`` / ``SystemExit``) the workers are terminated and joined
+    before the exception propagates.
+    """
+    if nproc <= 1:
+        return track_progress(func, tasks, file=file)
+    results = []
+    bar = ProgressBar(len(tasks), file=file)
+    pool = multiprocessing.Pool(nproc, initializer=_default_sigterm)
+    try:
+        for result in pool.imap(func, tasks, chunksize=chunksize):
+            results.append(result)
+            bar.update()
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+    finally:
+        file.write('\n')
+    pool.close()
+    pool.join()
+    return results
