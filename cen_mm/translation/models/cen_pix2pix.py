@@ -340,12 +340,16 @@ class CENPix2Pix(BaseTranslationModel):
         if self.num_inputs > 1 and self.ensemble_loss:
             ens_l1 = (outputs['ensemble'] - targets).abs().flatten(1).mean(1)  # (T',)
             losses['loss_pixel_ens'] = self.pixel_loss_weight * ens_l1.sum()
+        # auxiliary generator losses, e.g. a fusion baseline's alignment loss
+        losses.update(outputs.get('losses', {}))
         return losses
 
     def _alpha_log_vars(self) -> Dict[str, torch.Tensor]:
         if self.num_inputs < 2:
             return {}
         weights = self.get_module(self.generators).ensemble_weights()
+        if weights is None:  # a generator without ensemble weights (fusion baselines)
+            return {}
         return {
             f'alpha_{task.target}_{name}': weights[t, m]
             for t, task in enumerate(self.tasks) for m, name in enumerate(task.inputs)
