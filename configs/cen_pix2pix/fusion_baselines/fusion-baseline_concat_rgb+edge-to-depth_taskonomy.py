@@ -1,0 +1,11 @@
+_base_ = ['./_base_/fusion-unet256_taskonomy.py']
+
+# NeurIPS'20 supp. Table 6: rgb + edge_occlusion -> depth_euclidean, Concat baseline.
+# Paper (MAE / MSE, both x1e-1): early 0.34 / 0.75, middle 0.32 / 0.74,
+#   late 0.38 / 0.79, all-layer 0.33 / 0.75; CEN in the same table: 0.28 / 0.66.
+# Fusion point: early here; the other rows: --cfg-options
+#   model.generator.fusion_layers=middle (or late, all); see docs/paper_grid.md.
+tasks = [
+    dict(inputs=['rgb', 'edge_occlusion'], target='depth_euclidean'),
+]
+model = dict(tasks=tasks, generator=dict(fusion=dict(type='ConcatFusion')))
