@@ -1,16 +1,21 @@
-"""CEN core: the sub-part convention, channel exchange, the modality norm and the
-per-stream feature lists.
+"""CEN core: the sub-part convention, channel exchange, the modality norm, the one
+representation of M streams and the ensemble over streams.
 
 Depends on torch, mmengine (registry) and mmcv's norm builder only.
 """
-from .ensemble import detached_ensemble
 from .exchange import EXCHANGE_MODES, channel_exchange, exchange_mask
 from .modality_norm import ModalityNorm, iter_exchanging_norms
-from .stream_features import StreamFeatures, stacked_levels
+from .multi_stream_features import (MultiStreamFeatures, as_multi_stream,
+                                    stream_grid)
+from .stream_ensemble import (ALL, ENSEMBLE, ENSEMBLE_NAME, BaseStreamEnsemble,
+                              ConcatFusionEnsemble, StreamEnsemble,
+                              build_stream_ensemble, load_legacy_alpha, stream_name)
 from .subparts import subpart_bounds, subpart_mask
 
 __all__ = [
-    'detached_ensemble', 'EXCHANGE_MODES', 'channel_exchange', 'exchange_mask', 'ModalityNorm',
-    'iter_exchanging_norms', 'StreamFeatures', 'stacked_levels', 'subpart_bounds',
-    'subpart_mask'
+    'EXCHANGE_MODES', 'channel_exchange', 'exchange_mask', 'ModalityNorm',
+    'iter_exchanging_norms', 'MultiStreamFeatures', 'as_multi_stream', 'stream_grid',
+    'ALL', 'ENSEMBLE', 'ENSEMBLE_NAME', 'BaseStreamEnsemble', 'ConcatFusionEnsemble',
+    'StreamEnsemble', 'build_stream_ensemble', 'load_legacy_alpha', 'stream_name',
+    'subpart_bounds', 'subpart_mask'
 ]

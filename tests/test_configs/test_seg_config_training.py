@@ -83,7 +83,7 @@ def check_training_outputs(work_dir: str, loss_keys: list) -> None:
     assert (ckpt['meta']['epoch'], ckpt['meta']['iter']) == (1, 2)
     state = ckpt['state_dict']
     assert {'backbone.layer3.5.bn2.norms.0.weight',
-            'backbone.layer3.5.bn2.norms.1.weight', 'alpha'} <= set(state)
+            'backbone.layer3.5.bn2.norms.1.weight', 'ensemble.alpha'} <= set(state)
     assert 'backbone.layer3.6.bn2.norms.0.weight' not in state  # ResNet-50: 6 blocks
 
     train_records, val_records = read_scalars(work_dir)

@@ -178,7 +178,7 @@ def test_encoder_and_decoder_learning_rates(name):
         expected = 5e-4 if pname.startswith('backbone.') else 3e-3
         assert lr_of[id(p)] == pytest.approx(expected, rel=1e-12), pname
         seen.add(pname.split('.')[0])
-    assert {'backbone', 'decode_head', 'alpha'} <= seen
+    assert {'backbone', 'decode_head', 'ensemble'} <= seen
 
 
 def test_model_sizes_match_the_paper():

@@ -48,7 +48,7 @@ _OFFICIAL_STAGE = {
 
 
 def to_official(key: str) -> str:
-    if key == 'alpha':
+    if key == 'ensemble.alpha':
         return 'module.alpha'
     if key.startswith('backbone.'):
         key = key[len('backbone.'):]

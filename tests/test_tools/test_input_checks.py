@@ -60,7 +60,7 @@ def test_cen2mmseg_destinations(cen2mmseg, tmp_path, capsys):
     torch.save({'segmenter': {'module.alpha': torch.ones(2)}}, src)
     dst = tmp_path / 'new' / 'folder' / 'converted.pth'  # created
     assert cen2mmseg.main([str(src), str(dst)]) == 0
-    assert torch.equal(torch.load(dst, weights_only=True)['state_dict']['alpha'],
+    assert torch.equal(torch.load(dst, weights_only=True)['state_dict']['ensemble.alpha'],
                        torch.ones(2))
     assert [p.name for p in dst.parent.iterdir()] == ['converted.pth']  # no temp left
     blocker = tmp_path / 'file'

@@ -90,7 +90,7 @@ def test_user_config_inherits_cen_mm_config(tmp_path, base):
     ckpt = torch.load(str(work / 'iter_2.pth'), weights_only=False)
     # the inherited CEN model was trained: per-stream norms and the ensemble weights
     assert any('.norms.1.' in k for k in ckpt['state_dict'])
-    assert 'alpha' in ckpt['state_dict']
+    assert 'ensemble.alpha' in ckpt['state_dict']
     records = _losses(str(work))
     assert [r['iter'] for r in records] == [1, 2]
     assert [r['my_count'] for r in records] == [1, 2]  # the user's own hook ran
@@ -143,7 +143,7 @@ def test_cen_resnet_in_mmpretrain_classifier(tmp_path):
     work = tmp_path / 'work'
     _run_stock(project, 'my_config.py', work)
     ckpt = torch.load(str(work / 'iter_2.pth'), weights_only=False)
-    assert ckpt['state_dict']['alpha'].shape == (2, )
+    assert ckpt['state_dict']['ensemble.alpha'].shape == (2, )
     records = _losses(str(work))
     assert [r['iter'] for r in records] == [1, 2]
     for key in ('s0.loss', 's1.loss', 'ens.loss'):

@@ -71,8 +71,8 @@ RULES: List[_Rule] = [
      lambda m: f'{_stage(m)}.out_conv.weight'),
     (r'clf_conv\.module\.(weight|bias)',
      lambda m: f'decode_head.conv_seg.{m.group(1)}'),
-    # ensemble weights
-    (r'alpha', lambda m: 'alpha'),
+    # ensemble weights (CENEncoderDecoder.ensemble, cen_mm.core.StreamEnsemble)
+    (r'alpha', lambda m: 'ensemble.alpha'),
 ]
 _COMPILED = [(re.compile(pattern), target) for pattern, target in RULES]
 

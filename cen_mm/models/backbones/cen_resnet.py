@@ -34,7 +34,7 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from cen_mm.core import ModalityNorm, StreamFeatures
+from cen_mm.core import ModalityNorm, MultiStreamFeatures
 from cen_mm.core.conditional_norm import ConditionalModalityNorm
 from .checkpoint_inflation import (load_checkpoint_state_dict,
                                    load_single_stream_state_dict)
@@ -437,7 +437,7 @@ class CENResNet(BaseModule):
         return torch.cat([p if p.shape[1] == L else p.repeat(1, L // p.shape[1], 1, 1)
                           for p in parts], dim=0)
 
-    def forward(self, x: torch.Tensor) -> List[Tuple[torch.Tensor, ...]]:
+    def forward(self, x: torch.Tensor) -> MultiStreamFeatures:
         x = self.stack_streams(x)
         if self.deep_stem:
             x = self.stem(x)
@@ -449,8 +449,8 @@ class CENResNet(BaseModule):
             x = getattr(self, name)(x)
             if i in self.out_indices:
                 levels.append(x)
-        # M tuples of per-stream views, plus the stacked levels for shared consumers
-        return StreamFeatures(levels, self.num_streams)
+        # the stacked (M*N, C_l, H_l, W_l) levels; per-stream views on request
+        return MultiStreamFeatures(levels, self.num_streams)
 
     # ---- training mode -------------------------------------------------------------
     def _freeze_stages(self):

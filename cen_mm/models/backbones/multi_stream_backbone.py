@@ -37,7 +37,7 @@ from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from cen_mm.core import ModalityNorm, StreamFeatures
+from cen_mm.core import ModalityNorm, MultiStreamFeatures
 from cen_mm.core.modality_layer_norm import ModalityLayerNorm
 from .checkpoint_inflation import (load_checkpoint_state_dict,
                                    load_single_stream_state_dict,
@@ -182,8 +182,9 @@ class MultiStreamBackbone(BaseModule):
 
     Shapes:
         input: (N, sum(in_channels), H, W), modalities stacked along channels.
-        output: :class:`~cen_mm.core.StreamFeatures`, a list of M tuples; item m holds
-        stream m's outputs of the inner backbone, each (N, C_l, H_l, W_l).
+        output: :class:`~cen_mm.core.MultiStreamFeatures`: the inner backbone's levels
+        on the M streams stacked stream-major, each (M*N, C_l, H_l, W_l);
+        ``.stream(m)`` gives stream m's levels (N, C_l, H_l, W_l).
     """
 
     def __init__(self,
@@ -303,11 +304,11 @@ class MultiStreamBackbone(BaseModule):
         return tuple(exchanging)
 
     # ---- forward -------------------------------------------------------------------
-    def forward(self, x: torch.Tensor) -> StreamFeatures:
+    def forward(self, x: torch.Tensor) -> MultiStreamFeatures:
         outs = self.backbone(stack_modalities(x, self.in_channels))
         if isinstance(outs, torch.Tensor):
             outs = (outs, )
-        return StreamFeatures(outs, self.num_streams)
+        return MultiStreamFeatures(outs, self.num_streams)
 
     def train(self, mode: bool = True):
         """Set train mode (the inner backbone keeps its frozen stages / norm_eval);

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-from cen_mm.core import detached_ensemble
+from cen_mm.core import StreamEnsemble, load_legacy_alpha, stream_grid
 from .stream_grid_norm import StreamGridNorm
 from .weight_init import pix2pix_normal_init
 
@@ -203,11 +203,15 @@ class CENUnetGenerator(BaseModule):
             grid_norm(channels[k - 1], decoder_norms,
                       'tasks' if decoder_exchange else None)
             for k in range(1, num_down))
-        if num_inputs > 1:
-            # ensemble decision scores α (official code: ones -> uniform softmax)
-            self.alpha = nn.Parameter(torch.ones(num_tasks, num_inputs))
-        else:
-            self.register_parameter('alpha', None)
+        # ensemble decision scores α (T, M) (official code: ones -> uniform softmax);
+        # none for M = 1. Checkpoints with a top-level `alpha` still load.
+        self.ensemble = StreamEnsemble(num_inputs, num_tasks=num_tasks)
+        load_legacy_alpha(self, 'ensemble')
+
+    @property
+    def alpha(self) -> Optional[nn.Parameter]:
+        """``ensemble.alpha`` (T, M), or None for M = 1."""
+        return self.ensemble.alpha
 
     # ---------------------------------------------------------------------------------
     def init_weights(self) -> None:
@@ -215,8 +219,7 @@ class CENUnetGenerator(BaseModule):
             super().init_weights()
             return
         pix2pix_normal_init(self, self.init_std)
-        if self.alpha is not None:
-            nn.init.ones_(self.alpha)
+        self.ensemble.init_weights()
         self._is_init = True
 
     def _dropout_at(self, k: int) -> bool:
@@ -305,18 +308,10 @@ class CENUnetGenerator(BaseModule):
                 h = F.dropout(h, 0.5, self.training)
             h = torch.cat([h, skips[k - 1]], dim=1)
 
-        streams = h.view(len(tasks), self.num_inputs, batch, *h.shape[1:])
-        if self.alpha is None:
-            ensemble = streams[:, 0]
-        else:
-            ensemble = torch.stack([
-                detached_ensemble(self.alpha[t], streams[i].unbind(0))
-                for i, t in enumerate(tasks)
-            ])
+        streams = stream_grid(h, self.num_inputs, len(tasks))  # (T', M, N, C, H, W)
+        ensemble = self.ensemble(h, tasks).view(len(tasks), batch, *h.shape[1:])
         return dict(streams=streams, ensemble=ensemble)
 
     def ensemble_weights(self) -> torch.Tensor:
         """(T, M) softmax(α) per task (ones for M = 1)."""
-        if self.alpha is None:
-            return torch.ones(self.num_tasks, 1)
-        return F.softmax(self.alpha.detach(), dim=1)
+        return self.ensemble.weights().detach()

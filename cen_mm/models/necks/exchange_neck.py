@@ -5,17 +5,17 @@ private norms and channel exchange, and ReLU (the TPAMI'23 "CEN-dec" idea: excha
 also where the decoder reads the features). The exchange itself is the core's
 (:mod:`cen_mm.core.exchange`); this module only stacks the streams around it.
 
-Input and output: a list of M per-stream tuples of levels, item ``[m][l]`` of shape
-(N, C_l, H_l, W_l) in, (N, out_channels_l, H_l, W_l) out.
+Input and output: :class:`~cen_mm.core.MultiStreamFeatures` of M streams, level l
+stacked (M*N, C_l, H_l, W_l) in, (M*N, out_channels_l, H_l, W_l) out.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import torch.nn as nn
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from ...core import ModalityNorm, StreamFeatures, stacked_levels
+from ...core import ModalityNorm, MultiStreamFeatures, as_multi_stream
 
 
 class ExchangeConv(nn.Module):
@@ -74,15 +74,10 @@ class ExchangeNeck(BaseModule):
             ExchangeConv(c_in, c_out, num_streams, norm_cfg, threshold, exchange_mode)
             for c_in, c_out in zip(in_channels, out_channels))
 
-    def forward(self, feats: Sequence[Sequence[Tensor]]) -> List[Tuple[Tensor, ...]]:
-        if len(feats) != self.num_streams:
-            raise ValueError(f'ExchangeNeck expects {self.num_streams} streams, got '
-                             f'{len(feats)}')
-        for m, levels in enumerate(feats):
-            if len(levels) != len(self.levels):
-                raise ValueError(
-                    f'ExchangeNeck expects {len(self.levels)} levels per stream '
-                    f'(in_channels={self.in_channels}), stream {m} has {len(levels)}')
-        stacked = stacked_levels(feats)  # (M*N, C_l, H_l, W_l) per level
-        return StreamFeatures([layer(x) for layer, x in zip(self.levels, stacked)],
-                              self.num_streams)
+    def forward(self, feats: MultiStreamFeatures) -> MultiStreamFeatures:
+        feats = as_multi_stream(feats, self.num_streams, 'ExchangeNeck')
+        if feats.num_levels != len(self.levels):
+            raise ValueError(
+                f'ExchangeNeck expects {len(self.levels)} levels per stream '
+                f'(in_channels={self.in_channels}), got {feats.num_levels}')
+        return feats.map(lambda level, x: self.levels[level](x))

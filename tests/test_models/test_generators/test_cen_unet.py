@@ -74,7 +74,8 @@ def test_output_shapes_and_ensemble(num_inputs, num_tasks, kw):
         # the ensemble trains α only: no gradient reaches the streams through it
         ens.sum().backward()
         assert gen.alpha.grad is not None and gen.alpha.grad.abs().sum() > 0
-        assert all(p.grad is None for n_, p in gen.named_parameters() if n_ != 'alpha')
+        assert all(p.grad is None for n_, p in gen.named_parameters()
+                   if n_ != 'ensemble.alpha')
 
 
 def _exchanging(gen):
@@ -415,3 +416,19 @@ def test_dropout_on_the_three_decoder_levels_after_the_bottleneck():
     assert not torch.equal(small(x)['streams'], small(x)['streams'])
     small.eval()
     assert torch.equal(small(x)['streams'], small(x)['streams'])
+
+
+def test_checkpoint_with_top_level_alpha_loads_strictly():
+    """Generators saved before the ensemble module hold ``alpha`` (T, M) at the top."""
+    gen = tiny(num_inputs=2, num_tasks=2)
+    state = {('alpha' if k == 'ensemble.alpha' else k): v
+             for k, v in gen.state_dict().items()}
+    state['alpha'] = torch.tensor([[0.1, 0.2], [0.3, 0.4]])
+    fresh = tiny(num_inputs=2, num_tasks=2)
+    fresh.load_state_dict(state, strict=True)
+    torch.testing.assert_close(fresh.ensemble.alpha.data, state['alpha'])
+    torch.testing.assert_close(fresh.ensemble_weights(),
+                               torch.softmax(state['alpha'], dim=1))
+    single = tiny(num_inputs=1, num_tasks=2)
+    assert single.alpha is None and 'ensemble.alpha' not in single.state_dict()
+    torch.testing.assert_close(single.ensemble_weights(), torch.ones(2, 1))

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 import cen_mm  # noqa: F401
+from cen_mm.core import MultiStreamFeatures
 
 IN_CHANNELS = [4, 6]
 OUT_CHANNELS = 6
@@ -35,8 +36,11 @@ def _neck(exchange_mode='subpart', num_streams=2):
 
 def _feats(num_streams=2, n=2):
     g = torch.Generator().manual_seed(2)
-    return [tuple(torch.randn(n, c, 8 >> i, 8 >> i, generator=g)
-                  for i, c in enumerate(IN_CHANNELS)) for _ in range(num_streams)]
+    per_stream = [[torch.randn(n, c, 8 >> i, 8 >> i, generator=g)
+                   for i, c in enumerate(IN_CHANNELS)] for _ in range(num_streams)]
+    return MultiStreamFeatures(
+        [torch.cat([s[i] for s in per_stream]) for i in range(len(IN_CHANNELS))],
+        num_streams)
 
 
 def _manual(neck, feats, exchanged, training=False):
@@ -70,7 +74,7 @@ def test_exchange_values_eval(mode, exchanged):
     with torch.no_grad():
         outs = neck(feats)
         ref = _manual(neck, feats, exchanged)
-    assert isinstance(outs, list) and len(outs) == 2
+    assert isinstance(outs, MultiStreamFeatures) and len(outs) == 2
     for m in range(2):
         assert isinstance(outs[m], tuple) and len(outs[m]) == 2
         for lvl in range(2):
@@ -97,7 +101,9 @@ def test_out_channels_per_level_and_errors():
     with pytest.raises(ValueError, match='out_channels'):
         MODELS.build(dict(type='ExchangeNeck', in_channels=[4, 6],
                           out_channels=[3], num_streams=2))
-    with pytest.raises(ValueError, match='2 streams'):
+    with pytest.raises(TypeError, match='expected 2 streams, got 3'):
         neck(_feats(num_streams=3))
+    with pytest.raises(TypeError, match='expected MultiStreamFeatures'):
+        neck(list(_feats()))  # per-stream tuples without the stream layout
     with pytest.raises(ValueError, match='levels'):
-        neck([f[:1] for f in _feats()])
+        neck(MultiStreamFeatures(_feats().stacked[:1], 2))

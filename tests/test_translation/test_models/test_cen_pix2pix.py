@@ -145,7 +145,7 @@ def test_train_step_updates_generator_and_discriminator():
     model.train_step(data, wrappers)
     after = model.state_dict()
     changed = {k for k in after if not torch.equal(after[k], before[k])}
-    assert 'generators.alpha' in changed
+    assert 'generators.ensemble.alpha' in changed
     assert 'generators.down_convs.0.weight' in changed
     assert 'discriminators.nets.shared.model.0.weight' in changed
 

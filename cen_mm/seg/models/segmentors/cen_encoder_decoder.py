@@ -1,14 +1,19 @@
 """``CENEncoderDecoder``: mmseg's EncoderDecoder for M streams with a learned ensemble.
 
-The backbone (e.g. ``CENResNet``) returns a list of M per-stream feature tuples. One
-decode head (and optional auxiliary heads) is *shared* by all streams; every stream
-predicts, and the ensemble is
+The backbone (e.g. ``CENResNet``) returns :class:`~cen_mm.core.MultiStreamFeatures`:
+the M streams' levels stacked stream-major along the batch. One decode head (and
+optional auxiliary heads) is *shared* by all streams and runs once on the stacked levels
+(M*N, C_l, H_l, W_l); every stream predicts, and the ensemble module
+(``ensemble=dict(type='StreamEnsemble')``, :mod:`cen_mm.core.stream_ensemble`) combines
 
     ens = sum_m softmax(alpha)_m * detach(logits_m)        (official CEN, alpha init 1)
 
+or, with ``ensemble=dict(type='ConcatFusionEnsemble')``, fuses the concatenated stream
+logits with a 1x1 conv (NeurIPS'20 §4.1 ablation 4).
+
 Training losses: every stream (``s{m}.decode.*``, ``s{m}.aux.*``) and the ensemble
 (``ens.decode.*``). Because stream logits are detached in the ensemble, the ensemble
-loss trains ``alpha`` only.
+loss trains the ensemble module (``ensemble.alpha``) only.
 
 Heads (CEN shares every parameter except the norm layers):
 
@@ -29,7 +34,7 @@ index, e.g. ``--cfg-options model.test_cfg.output=1`` to evaluate stream 1 alone
 ``test_cfg.stream_predictions=True`` additionally stores every stream's prediction as
 ``pred_sem_seg_s{m}`` so ``StreamIoUMetric`` reports all of them in one evaluation.
 """
-from typing import List, Sequence, Tuple, Union
+from typing import List, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -39,14 +44,12 @@ from mmseg.registry import MODELS
 from mmseg.utils import OptSampleList, SampleList, add_prefix
 from torch import Tensor
 
-from cen_mm.core import ModalityNorm, detached_ensemble, stacked_levels
+from cen_mm.core import (ENSEMBLE, ModalityNorm, MultiStreamFeatures,
+                         as_multi_stream, build_stream_ensemble, load_legacy_alpha,
+                         stream_name)
 from ..utils import StreamHeads
 
 HEAD_NORMS = ('private', 'shared')
-
-StreamFeats = List[Tuple[Tensor, ...]]  # M items, each the levels of one stream
-
-ENSEMBLE = 'ensemble'
 
 
 @MODELS.register_module()
@@ -68,15 +71,20 @@ class CENEncoderDecoder(EncoderDecoder):
             wrapped into a ``PrivateStreamNorm`` (one norm layer per stream);
             ``'shared'``: the heads' norms as configured, shared by the streams.
             Heads without norms (RefineNetHead) are unaffected.
+        ensemble: config of the ensemble module (default
+            ``dict(type='StreamEnsemble')``; ``num_streams`` and, for
+            ``ConcatFusionEnsemble``, ``channels`` are filled in).
         test_cfg: mmseg test config plus ``output``: ``'ensemble'`` or a stream index.
         Other args: as :class:`mmseg.models.EncoderDecoder`.
 
-    Parameters: ``alpha`` (M,), ensemble weights before softmax.
+    Parameters: ``ensemble.alpha`` (M,), ensemble weights before softmax (``alpha``
+    is an alias; checkpoints with a top-level ``alpha`` still load).
     """
 
     def __init__(self, *args, num_streams: Union[int, None] = None,
                  stack_streams: bool = True, shared_heads: bool = True,
-                 head_norms: str = 'private', **kwargs):
+                 head_norms: str = 'private', ensemble: Optional[dict] = None,
+                 **kwargs):
         if head_norms not in HEAD_NORMS:
             raise ValueError(f'CENEncoderDecoder: head_norms must be one of '
                              f'{HEAD_NORMS}, got {head_norms!r}')
@@ -92,8 +100,15 @@ class CENEncoderDecoder(EncoderDecoder):
         self.stack_streams = stack_streams
         self.shared_heads = shared_heads
         self.head_norms = head_norms
-        self.alpha = nn.Parameter(torch.ones(self.num_streams))
+        self.ensemble = build_stream_ensemble(ensemble, self.num_streams,
+                                              channels=self.out_channels)
+        load_legacy_alpha(self, 'ensemble')
         self._check_output(self._output)
+
+    @property
+    def alpha(self) -> Optional[nn.Parameter]:
+        """The ensemble weights before softmax, ``ensemble.alpha`` (M,)."""
+        return getattr(self.ensemble, 'alpha', None)
 
     # ---- heads ----------------------------------------------------------------------
     def _resolve_num_streams(self, num_streams) -> int:
@@ -148,50 +163,36 @@ class CENEncoderDecoder(EncoderDecoder):
         return self.test_cfg.get('output', ENSEMBLE) if self.test_cfg else ENSEMBLE
 
     def _check_output(self, output) -> None:
-        ok = output == ENSEMBLE or (isinstance(output, int)
-                                    and not isinstance(output, bool)
-                                    and 0 <= output < self.num_streams)
-        if not ok:
-            raise ValueError(
-                f"test_cfg.output must be '{ENSEMBLE}' or a stream index in "
-                f'[0, {self.num_streams}), got {output!r}')
+        self.ensemble.check_output(output, key='test_cfg.output')
 
-    def extract_feat(self, inputs: Tensor) -> StreamFeats:
-        """(N, sum C_m, H, W) -> M tuples of levels (N, C_l, H_l, W_l)."""
-        feats = super().extract_feat(inputs)
-        if not isinstance(feats, (list, tuple)) or len(feats) != self.num_streams \
-                or not all(isinstance(f, (list, tuple)) for f in feats):
-            raise TypeError(
-                f'CENEncoderDecoder expects the backbone/neck to return a list of '
-                f'{self.num_streams} per-stream tuples of feature levels, got '
-                f'{type(feats).__name__} of length {len(feats)}')
-        return feats
+    def extract_feat(self, inputs: Tensor) -> MultiStreamFeatures:
+        """(N, sum C_m, H, W) -> the M streams' levels, (M*N, C_l, H_l, W_l) each."""
+        return as_multi_stream(super().extract_feat(inputs), self.num_streams,
+                               'CENEncoderDecoder: backbone/neck output')
 
-    def _head_logits(self, head: nn.Module, feats: StreamFeats,
-                     streams: Sequence[int]) -> List[Tensor]:
-        """Run a head on the given streams -> list of (N, K, h, w)."""
+    def _stream_logits(self, head: nn.Module, feats: MultiStreamFeatures) -> Tensor:
+        """All M streams through a head -> stream-major logits (M*N, K, h, w)."""
         if isinstance(head, StreamHeads):  # stream m through its own copy
-            return head.forward_streams(feats, streams)
+            return torch.cat(head.forward_streams(feats, range(self.num_streams)))
+        if self.stack_streams or self._has_private_norms(head):
+            # one call on the backbone's stacked levels themselves (no copy). Private
+            # norms normalise each stream's rows, so such a head always runs stacked.
+            return head.forward(feats.stacked)
+        return torch.cat([head.forward(feats.stream(m))
+                          for m in range(self.num_streams)])
+
+    def _one_stream_logits(self, head: nn.Module, feats: MultiStreamFeatures,
+                           m: int) -> Tensor:
+        """Stream m's logits (N, K, h, w), computing only what stream m needs."""
+        if isinstance(head, StreamHeads):
+            return head.forward_streams(feats, [m])[0]
         if self._has_private_norms(head):
-            # Private norms normalise each stream's rows of the stream-major stack, so
-            # the head always sees all M streams (the backbone computed them anyway).
-            logits = head.forward(stacked_levels(feats)).chunk(self.num_streams)
-            return [logits[m] for m in streams]
-        if self.stack_streams and len(streams) > 1:
-            # the backbone's stacked levels themselves when all streams run (no copy)
-            stacked = stacked_levels(feats, streams)
-            return list(head.forward(stacked).chunk(len(streams)))
-        return [head.forward(tuple(feats[m])) for m in streams]
+            return head.forward(feats.stacked).chunk(self.num_streams)[m]
+        return head.forward(feats.stream(m))
 
-    def ensemble(self, stream_logits: Sequence[Tensor]) -> Tensor:
-        """sum_m softmax(alpha)_m * detach(logits_m): gradient reaches alpha only."""
-        return detached_ensemble(self.alpha, stream_logits)
-
-    def _all_logits(self, feats: StreamFeats) -> List[Tensor]:
+    def _all_logits(self, feats: MultiStreamFeatures) -> List[Tensor]:
         """[logits_0, ..., logits_{M-1}, logits_ens] at the head's resolution."""
-        logits = self._head_logits(self.decode_head, feats,
-                                   list(range(self.num_streams)))
-        return logits + [self.ensemble(logits)]
+        return self.ensemble.outputs(self._stream_logits(self.decode_head, feats))
 
     # ---- mmseg entry points ---------------------------------------------------------
     def encode_decode(self, inputs: Tensor,
@@ -201,9 +202,9 @@ class CENEncoderDecoder(EncoderDecoder):
         self._check_output(output)
         feats = self.extract_feat(inputs)
         if output == ENSEMBLE:
-            logits = self._all_logits(feats)[-1]
+            logits = self.ensemble(self._stream_logits(self.decode_head, feats))
         else:
-            logits = self._head_logits(self.decode_head, feats, [output])[0]
+            logits = self._one_stream_logits(self.decode_head, feats, output)
         return self.decode_head.predict_by_feat(logits, batch_img_metas)
 
     def predict(self, inputs: Tensor,
@@ -246,13 +247,9 @@ class CENEncoderDecoder(EncoderDecoder):
         ``BaseDecodeHead.loss`` does), so that one head call serves all streams.
         """
         feats = self.extract_feat(inputs)
-        streams = list(range(self.num_streams))
-        losses = dict()
-        all_logits = self._all_logits(feats)
-        names = [f's{m}' for m in streams] + ['ens']
-        for name, logits in zip(names, all_logits):
-            loss = self.decode_head.loss_by_feat(logits, data_samples)
-            losses.update(add_prefix(loss, f'{name}.decode'))
+        losses = self.ensemble.name_losses(
+            [self.decode_head.loss_by_feat(logits, data_samples)
+             for logits in self._all_logits(feats)], 'decode')
         if self.with_auxiliary_head:
             # mmseg's naming: 'aux' for one head, 'aux_{i}' for a list of heads
             if isinstance(self.auxiliary_head, nn.ModuleList):
@@ -260,8 +257,8 @@ class CENEncoderDecoder(EncoderDecoder):
             else:
                 aux_heads = [('aux', self.auxiliary_head)]
             for prefix, head in aux_heads:
-                for m, logits in zip(streams,
-                                     self._head_logits(head, feats, streams)):
+                stream_logits = self._stream_logits(head, feats).chunk(self.num_streams)
+                for m, logits in enumerate(stream_logits):
                     loss = head.loss_by_feat(logits, data_samples)
-                    losses.update(add_prefix(loss, f's{m}.{prefix}'))
+                    losses.update(add_prefix(loss, f'{stream_name(m)}.{prefix}'))
         return losses

@@ -11,12 +11,14 @@ For everything mmseg reads from a decode head (``align_corners``, ``num_classes`
 ``predict_by_feat``) it answers with the first copy: all copies are built from the same
 config, so these agree (losses and post-processing have no parameters).
 """
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
 
 import torch
 import torch.nn as nn
 from mmseg.registry import MODELS
 from torch import Tensor
+
+from cen_mm.core import MultiStreamFeatures
 
 
 class StreamHeads(nn.Module):
@@ -68,26 +70,20 @@ class StreamHeads(nn.Module):
         return self.heads[0].predict_by_feat(seg_logits, batch_img_metas)
 
     # ---- forward ----------------------------------------------------------------
-    def forward_streams(self, feats: Sequence[Tuple[Tensor, ...]],
+    def forward_streams(self, feats: MultiStreamFeatures,
                         streams: Sequence[int]) -> List[Tensor]:
         """Stream m's levels through ``heads[m]``, for each m in ``streams``.
 
         Args:
-            feats: M per-stream tuples of levels, each (N, C_l, H_l, W_l).
+            feats: the M streams' levels (``feats.stream(m)``: (N, C_l, H_l, W_l)).
             streams: the stream indices wanted.
 
         Returns:
             One (N, K, h, w) logits tensor per entry of ``streams``.
         """
-        return [self.heads[m](tuple(feats[m])) for m in streams]
+        return [self.heads[m](feats.stream(m)) for m in streams]
 
     def forward(self, inputs: Sequence[Tensor]) -> Tensor:
         """Stacked levels (M*N, C_l, H_l, W_l), stream-major -> (M*N, K, h, w)."""
-        for level, t in enumerate(inputs):
-            if t.shape[0] % self.num_streams:
-                raise ValueError(
-                    f'StreamHeads expects the {self.num_streams} streams stacked along '
-                    f'the batch dimension; level {level} has batch {t.shape[0]}')
-        chunks = [t.chunk(self.num_streams) for t in inputs]
-        feats = [tuple(c[m] for c in chunks) for m in range(self.num_streams)]
+        feats = MultiStreamFeatures(inputs, self.num_streams)
         return torch.cat(self.forward_streams(feats, range(self.num_streams)))

@@ -9,6 +9,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 import cen_mm  # noqa: F401
+from cen_mm.core import MultiStreamFeatures
 
 NUM_CLASSES = 5
 SIZE = 48
@@ -162,7 +163,7 @@ def test_alpha_gets_gradient_only_from_ensemble_loss():
     assert model.alpha.grad is not None and model.alpha.grad.abs().sum() > 0
     # detach: the ensemble loss reaches neither the backbone nor the head
     for name, p in model.named_parameters():
-        if name != 'alpha':
+        if name != 'ensemble.alpha':
             assert p.grad is None or not p.grad.any(), name
 
 
@@ -218,7 +219,7 @@ def test_wrong_backbone_output_is_reported():
     model = _model(aux=False)
     model.num_streams = 3
     x, _, _ = _batch(n=1)
-    with pytest.raises(TypeError, match='3 per-stream tuples'):
+    with pytest.raises(TypeError, match='expected 3 streams, got 2'):
         model(x, mode='tensor')
 
 
@@ -236,7 +237,7 @@ def test_with_exchange_neck():
         outs = model(x, mode='tensor')
         feats = model.neck(model.backbone(x))
         for m in range(2):
-            torch.testing.assert_close(outs[m], model.decode_head(feats[m]))
+            torch.testing.assert_close(outs[m], model.decode_head(feats.stream(m)))
         # no exchange yet: the depth stream ignores the RGB input
         before = model(x_rgb_changed, mode='tensor')
         torch.testing.assert_close(before[1], outs[1])
@@ -250,17 +251,18 @@ def test_with_exchange_neck():
 @pytest.mark.parametrize('neck', [False, True])
 def test_shared_heads_get_the_stacked_levels_without_a_copy(neck):
     """The decode and auxiliary heads receive the backbone's (or neck's) own
-    (M*N, C, H, W) levels, not concatenated copies of the per-stream views; losses
-    and gradients equal those of concatenating the views (a plain list)."""
+    (M*N, C, H, W) levels (``MultiStreamFeatures.stacked``), not copies; losses and
+    gradients equal those of concatenated copies of the per-stream views."""
     kwargs = {}
     if neck:
         kwargs = dict(neck=dict(type='ExchangeNeck', in_channels=[8, 16, 32, 64],
                                 out_channels=[8, 16, 32, 64], num_streams=2))
     model = _model(**kwargs).train()
     separate = copy.deepcopy(model)
-    # the same model fed plain lists of per-stream views: heads get concatenations
+    # the same model fed re-concatenated copies of the per-stream views
     (separate.neck if neck else separate.backbone).register_forward_hook(
-        lambda mod, args, out: list(out))
+        lambda mod, args, out: MultiStreamFeatures(
+            [torch.cat(t.chunk(2)) for t in out.stacked], 2))
     seen = {}
     for name in ('decode_head', 'auxiliary_head'):  # heads run through .forward
         head = getattr(model, name)
@@ -291,3 +293,55 @@ def test_shared_heads_get_the_stacked_levels_without_a_copy(neck):
         if p.grad is not None:
             torch.testing.assert_close(p.grad, q.grad, rtol=1e-4, atol=1e-6,
                                        msg=lambda s: f'{name}: {s}')
+
+
+def test_checkpoint_with_top_level_alpha_loads_strictly(tmp_path):
+    """Checkpoints written before the ensemble module (``alpha`` at the top level, also
+    what cen2mmseg wrote) load strictly through mmengine's ``load_checkpoint``."""
+    from mmengine.runner import load_checkpoint
+    model = _model(aux=False)
+    state = {('alpha' if k == 'ensemble.alpha' else k): v
+             for k, v in model.state_dict().items()}
+    assert 'alpha' in state and 'ensemble.alpha' not in state
+    path = tmp_path / 'old.pth'
+    torch.save(dict(state_dict=state, meta=dict()), path)
+    fresh = _model(seed=1, aux=False)
+    load_checkpoint(fresh, str(path), map_location='cpu', strict=True)
+    torch.testing.assert_close(fresh.ensemble.alpha.data, torch.tensor([0.5, -0.5]))
+    assert fresh.alpha is fresh.ensemble.alpha
+
+
+def test_concat_fusion_ensemble():
+    """``ensemble=dict(type='ConcatFusionEnsemble')``: 1x1 conv over the concatenated
+    stream logits, same outputs/losses API, trained by the ensemble loss only."""
+    model = _model_with(ensemble=dict(type='ConcatFusionEnsemble'))
+    assert model.alpha is None
+    fuse = model.ensemble.fuse
+    assert fuse.weight.shape == (NUM_CLASSES, 2 * NUM_CLASSES, 1, 1)
+    with torch.no_grad():
+        fuse.weight.normal_(0, 0.3)
+        fuse.bias.normal_()
+    model.eval()
+    x, gt, samples = _batch()
+    with torch.no_grad():
+        outs = model(x, mode='tensor')
+        losses = model(x, samples, mode='loss')
+        pred = model.predict(x, copy.deepcopy(samples))
+    expected = fuse(torch.cat(outs[:2], dim=1))
+    torch.testing.assert_close(outs[2], expected)
+    torch.testing.assert_close(losses['ens.decode.loss_ce'], _ce(outs[2], gt))
+    up = F.interpolate(outs[2], size=(SIZE, SIZE), mode='bilinear', align_corners=False)
+    torch.testing.assert_close(pred[0].seg_logits.data, up[0])
+    model.train()
+    losses = model(x, samples, mode='loss')
+    losses['ens.decode.loss_ce'].backward()
+    for name, p in model.named_parameters():
+        if name.startswith('ensemble.'):
+            assert p.grad is not None and p.grad.abs().sum() > 0, name
+        else:
+            assert p.grad is None or not p.grad.any(), name
+
+
+def _model_with(**kwargs):
+    torch.manual_seed(0)
+    return MODELS.build(_cfg(aux=False, **kwargs))

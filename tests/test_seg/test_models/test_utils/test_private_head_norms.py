@@ -74,8 +74,8 @@ def _train_forward(model, x):
     model = copy.deepcopy(model).train()
     feats = model.extract_feat(x)
     with torch.no_grad():
-        logits = model._head_logits(model.decode_head, feats, [0, 1])
-        aux = model._head_logits(model.auxiliary_head, feats, [0, 1])
+        logits = model._stream_logits(model.decode_head, feats).chunk(2)
+        aux = model._stream_logits(model.auxiliary_head, feats).chunk(2)
     return model, logits, aux
 
 
@@ -142,7 +142,7 @@ def test_per_stream_outputs_equal_a_stock_single_stream_head(train):
                norm_cfg=BN, align_corners=False)
     refs = [_reference_head(cfg, model.decode_head, m).train(train) for m in (0, 1)]
     with torch.no_grad():
-        logits = model._head_logits(model.decode_head, feats, [0, 1])
+        logits = model._stream_logits(model.decode_head, feats).chunk(2)
         expected = [refs[m](tuple(feats[m])) for m in (0, 1)]
     for m in (0, 1):
         torch.testing.assert_close(logits[m], expected[m], rtol=1e-5, atol=1e-6)
@@ -156,8 +156,8 @@ def test_per_stream_outputs_equal_a_stock_single_stream_head(train):
     # a single stream asked for alone (test_cfg.output=m) gets its own norms too
     model.eval()
     with torch.no_grad():
-        alone = model._head_logits(model.decode_head, feats, [1])[0]
-        both = model._head_logits(model.decode_head, feats, [0, 1])[1]
+        alone = model._one_stream_logits(model.decode_head, feats, 1)
+        both = model._stream_logits(model.decode_head, feats).chunk(2)[1]
     torch.testing.assert_close(alone, both)
 
 

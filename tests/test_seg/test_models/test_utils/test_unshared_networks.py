@@ -146,7 +146,7 @@ def _single_stream_reference(model, m, in_channels):
 def test_loss_of_one_stream_does_not_reach_the_other_network():
     model = _tiny(shared_heads=False).train()
     feats = model.extract_feat(_x())
-    logits = model._head_logits(model.decode_head, feats, [0, 1])
+    logits = model._stream_logits(model.decode_head, feats).chunk(2)
     logits[0].sum().backward()
     for name, p in model.named_parameters():
         stream1 = name.startswith('decode_head.heads.1.') or (
