@@ -9,6 +9,15 @@ translation model: ``CENPix2Pix`` applies one instance to the stacked
 
 It returns logits (no sigmoid): the losses use ``binary_cross_entropy_with_logits``,
 equivalent to the official code's sigmoid + BCE.
+
+It is the architecture of mmagic's ``PatchDiscriminator`` with
+``norm_cfg=dict(type='IN', affine=True)`` (same layers and parameter count, checked
+by ``tests/test_models/test_generators/test_patch_discriminator.py``), but not a
+subclass of it: importing ``mmagic.models`` costs ~10 s and pulls diffusers and
+transformers into ``import cen_mm`` (scope-neutral models are imported with the
+package; ``tests/test_compat/test_import_weight.py`` forbids that), and its state-dict
+keys (``model.1.conv.weight``, ``model.1.in.weight``) differ from the checkpoints'
+(``model.2.weight``, ``model.3.weight``).
 """
 from typing import Optional
 
@@ -18,7 +27,7 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 
-from .weight_init import pix2pix_normal_init
+from .weight_init import pix2pix_init_cfg
 
 
 @MODELS.register_module()
@@ -31,7 +40,10 @@ class CENPatchDiscriminator(BaseModule):
         num_conv: stride-2 convs (3 -> 70×70 receptive field).
         norm_cfg: norm after every conv but the first and last (official CEN code:
             instance norm with affine parameters).
-        init_std: σ of the N(0, σ) conv weight initialisation.
+        init_std: σ of the N(0, σ) conv weight initialisation (the default
+            ``init_cfg``, :func:`pix2pix_init_cfg`).
+        init_cfg: mmengine init config; ``None``: :func:`pix2pix_init_cfg`
+            (``init_std``). ``dict(type='Pretrained', ...)`` loads a checkpoint.
 
     Shapes: (N, in_channels, H, W) -> (N, 1, H/2^num_conv - 2, W/2^num_conv - 2).
     """
@@ -43,6 +55,8 @@ class CENPatchDiscriminator(BaseModule):
                  norm_cfg: Optional[dict] = None,
                  init_std: float = 0.02,
                  init_cfg: Optional[dict] = None):
+        if init_cfg is None:
+            init_cfg = pix2pix_init_cfg(init_std)
         super().__init__(init_cfg=init_cfg)
         if num_conv < 1:
             raise ValueError(f'num_conv must be >= 1, got {num_conv}')
@@ -61,13 +75,6 @@ class CENPatchDiscriminator(BaseModule):
             channels = out
         layers.append(nn.Conv2d(channels, 1, 4, 1, 1))
         self.model = nn.Sequential(*layers)
-
-    def init_weights(self) -> None:
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            super().init_weights()
-            return
-        pix2pix_normal_init(self, self.init_std)
-        self._is_init = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x)
