@@ -91,7 +91,7 @@ def private_norm(layer: nn.Module, num_streams: int, exchange: bool, threshold: 
                          'cannot exchange (the rule thresholds its γ); exclude it with '
                          'exchange_layers')
     if isinstance(layer, nn.LayerNorm):
-        if exchange_policy is not None:
+        if exchange and exchange_policy is not None:
             raise ValueError(f'norm layer {name!r} is a LayerNorm: exchange_policy '
                              f'{exchange_policy!r} is implemented for channel-first norms '
                              '(BN/GN/IN) only; leave it None for this backbone')

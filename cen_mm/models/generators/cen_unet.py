@@ -88,6 +88,8 @@ class CENUnetGenerator(BaseModule):
             "unshared convs" of TPAMI'23 Tables 10-11, individual networks).
         decoder_convs: the same for the decoder convs. Default: ``'task'`` with
             ``separate_decoders`` ("dec×T"), else ``'shared'``.
+        exchange_policy: which channels every exchanging norm replaces; None: CEN's
+            ``|γ| < θ``. See :mod:`cen_mm.core.exchange_policies`.
 
     Conv layout: shared convs are ``down_convs[level]``; private ones
     ``down_convs[set][level]`` with set = t (``'task'``) or t·M + m (``'stream'``);
@@ -115,7 +117,8 @@ class CENUnetGenerator(BaseModule):
                  init_std: float = 0.02,
                  init_cfg: Optional[dict] = None,
                  encoder_convs: str = 'shared',
-                 decoder_convs: Optional[str] = None):
+                 decoder_convs: Optional[str] = None,
+                 exchange_policy: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         if num_down < 3:
             raise ValueError(f'num_down must be >= 3 (got {num_down}): the encoder '
@@ -168,7 +171,8 @@ class CENUnetGenerator(BaseModule):
         def grid_norm(num_features, private, exchange):
             return StreamGridNorm(num_features, num_tasks, num_inputs, private=private,
                                   exchange=exchange, norm_cfg=norm_cfg,
-                                  threshold=threshold, exchange_mode=exchange_mode)
+                                  threshold=threshold, exchange_mode=exchange_mode,
+                                  exchange_policy=exchange_policy)
 
         # encoder: level i maps channels[i-1] -> channels[i] at half the resolution
         def encoder_levels():

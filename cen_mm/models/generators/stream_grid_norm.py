@@ -60,6 +60,8 @@ class StreamGridNorm(nn.Module):
         exchange_mode: ``'subpart'`` (papers) or ``'all'`` (official code).
         exchange_replacement: what an exchanged channel gets in the exchanging groups;
             None: the other streams' mean. See :mod:`cen_mm.core.exchange_replacements`.
+        exchange_policy: which channels the exchanging groups replace; None: CEN's
+            ``|γ| < θ``. See :mod:`cen_mm.core.exchange_policies`.
 
     Shapes: input and output (T'·M·N, C, H, W) for the T' tasks given to ``forward``.
     """
@@ -73,7 +75,8 @@ class StreamGridNorm(nn.Module):
                  norm_cfg: Optional[dict] = None,
                  threshold: float = 1e-2,
                  exchange_mode: str = 'subpart',
-                 exchange_replacement: Optional[dict] = None):
+                 exchange_replacement: Optional[dict] = None,
+                 exchange_policy: Optional[dict] = None):
         super().__init__()
         if private not in PRIVATE_MODES:
             raise ValueError(f'private must be one of {PRIVATE_MODES}, got {private!r}')
@@ -102,7 +105,8 @@ class StreamGridNorm(nn.Module):
                                 exchange=exchanging, threshold=threshold,
                                 exchange_mode=exchange_mode,
                                 exchange_replacement=exchange_replacement
-                                if exchanging else None)
+                                if exchanging else None,
+                                exchange_policy=exchange_policy if exchanging else None)
 
         if private == 'shared':
             groups = [group(1, False)]
