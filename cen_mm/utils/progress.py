@@ -8,11 +8,16 @@ turned into an exception as the dataset converters do), its workers keep running
 queued tasks (measured with mmengine 0.10.7: 2 of 2 workers still alive 1 s after a
 task's error) and may write into a temporary output that the caller is removing.
 :func:`track_tasks` therefore keeps its own ``multiprocessing.Pool``, terminated and
-joined on any exception, and reports progress with mmengine's ``ProgressBar``.
+joined on any exception, and reports progress with mmengine's ``ProgressBar``. While
+it runs in the main thread with SIGTERM at its default action, SIGTERM raises
+``SystemExit(143)``, so that a killed run (job scheduler, ``kill``) ends its workers
+and unwinds the caller's clean-up instead of leaving orphans.
 """
+import contextlib
 import multiprocessing
 import signal
 import sys
+import threading
 from typing import Callable, List, Sequence
 
 from mmengine.utils import ProgressBar, track_progress
@@ -24,30 +29,50 @@ def _default_sigterm() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _raise_on_sigterm(signum, frame):
+    raise SystemExit(128 + signum)
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit():
+    """SIGTERM -> ``SystemExit(143)`` in the block, if we are in the main thread and
+    nobody has installed a SIGTERM handler of their own."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def track_tasks(func: Callable, tasks: Sequence, nproc: int = 1,
                 chunksize: int = 1, file=sys.stdout) -> List:
     """``[func(t) for t in tasks]`` in order, with a progress bar on ``file``.
 
     ``nproc > 1`` runs the tasks in that many worker processes (``func`` and the tasks
     must be picklable). On any exception in a task or in the caller (including
-    ``KeyboardInterrupt`` / ``SystemExit``) the workers are terminated and joined
-    before the exception propagates.
+    ``KeyboardInterrupt`` / ``SystemExit``, and SIGTERM, see the module docstring) the
+    workers are terminated and joined before the exception propagates.
     """
     if nproc <= 1:
         return track_progress(func, tasks, file=file)
     results = []
     bar = ProgressBar(len(tasks), file=file)
-    pool = multiprocessing.Pool(nproc, initializer=_default_sigterm)
-    try:
-        for result in pool.imap(func, tasks, chunksize=chunksize):
-            results.append(result)
-            bar.update()
-    except BaseException:
-        pool.terminate()
+    with _sigterm_as_exit():
+        pool = multiprocessing.Pool(nproc, initializer=_default_sigterm)
+        try:
+            for result in pool.imap(func, tasks, chunksize=chunksize):
+                results.append(result)
+                bar.update()
+        except BaseException:
+            pool.terminate()
+            pool.join()
+            raise
+        finally:
+            file.write('\n')
+        pool.close()
         pool.join()
-        raise
-    finally:
-        file.write('\n')
-    pool.close()
-    pool.join()
     return results

@@ -3,12 +3,18 @@ serial and in a pool, and no worker outlives an error (which mmengine's
 track_parallel_progress leaves running: checked here too, as the reason to keep it)."""
 import io
 import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
 from mmengine.utils import track_parallel_progress
 
 from cen_mm.utils.progress import track_tasks
+from tests.fixtures.tools import ROOT, tool_env
 
 
 def square(x):
@@ -51,3 +57,48 @@ def test_still_needed_mmengine_pool_outlives_an_error():
         pool.terminate()
         pool.join()
     assert multiprocessing.active_children() == []
+
+
+_SLOW_TASKS = textwrap.dedent('''
+    import sys, time
+    from cen_mm.utils.progress import track_tasks
+    def slow(x):
+        time.sleep(0.5)
+        return x
+    try:
+        track_tasks(slow, list(range(200)), 2, file=sys.stderr)
+    finally:
+        print('caller clean-up ran', flush=True)
+''')
+
+
+def _children(pid):
+    kids = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as f:
+                    if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return kids
+
+
+@pytest.mark.e2e
+def test_sigterm_ends_the_workers_and_unwinds_the_caller():
+    proc = subprocess.Popen([sys.executable, '-c', _SLOW_TASKS], cwd=ROOT,
+                            env=tool_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    workers = []
+    deadline = time.time() + 60
+    while time.time() < deadline and len(workers) < 2:
+        time.sleep(0.2)
+        workers = _children(proc.pid)
+    assert len(workers) == 2, 'the 2 workers did not start'
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert 'caller clean-up ran' in out
+    time.sleep(0.5)
+    assert [w for w in workers if os.path.exists(f'/proc/{w}')] == []
