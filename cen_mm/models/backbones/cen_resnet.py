@@ -59,6 +59,7 @@ class _StreamLayers:
             type='ModalityConv2d', num_streams=num_streams)
         self.exchange_policy = None  # which channels are exchanged (None: |γ| < θ)
         self.conditional_norm = None  # CBN kwargs for the 3x3-conv norms, or None
+        self.exchange_replacement = None  # what replaced channels get (None: mean)
 
     def conv(self, in_channels, out_channels, kernel_size, stride=1, dilation=1):
         padding = dilation * (kernel_size - 1) // 2
@@ -79,7 +80,9 @@ class _StreamLayers:
             threshold=self.exchange_threshold,
             exchange_mode=self.exchange_mode,
             shared=self.shared_norms,
-            exchange_policy=self.exchange_policy if exchange and self.exchange else None)
+            exchange_policy=self.exchange_policy if exchange and self.exchange else None,
+            exchange_replacement=self.exchange_replacement
+            if exchange and self.exchange else None)
 
 
 class CENBasicBlock(nn.Module):
@@ -210,6 +213,9 @@ class CENResNet(BaseModule):
         conditional_norm: CBN baseline (NeurIPS'20 §4.1): the norm after every 3x3
             conv becomes a :class:`~cen_mm.core.conditional_norm.ConditionalModalityNorm`
             with these kwargs (``dict()`` for RGB -> depth); needs ``exchange=False``.
+        exchange_replacement: what an exchanged channel gets, for every exchanging
+            norm; None: the other streams' mean (CEN). See
+            :mod:`cen_mm.core.exchange_replacements` (TPAMI'23 Table 12).
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained',
             checkpoint=pretrained)`` (what mmseg's ``EncoderDecoder(pretrained=...)``
             passes to its backbone).
@@ -258,6 +264,7 @@ class CENResNet(BaseModule):
                  with_cp: bool = False,
                  pretrained: Optional[str] = None,
                  init_cfg=None,
+                 exchange_replacement: Optional[dict] = None,
                  exchange_policy: Optional[dict] = None,
                  exchange_layers: Optional[str] = None,
                  conditional_norm: Optional[dict] = None):
@@ -341,6 +348,7 @@ class CENResNet(BaseModule):
         layers = _StreamLayers(num_streams, self.norm_cfg, exchange,
                                exchange_threshold, exchange_mode, shared_convs,
                                shared_norms)
+        layers.exchange_replacement = exchange_replacement
         layers.exchange_policy = exchange_policy
         if conditional_norm is not None:  # the 3x3-conv norm sites become CBN
             layers.conditional_norm = dict(conditional_norm)

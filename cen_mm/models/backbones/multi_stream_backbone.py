@@ -83,9 +83,12 @@ def is_convertible_norm(module: nn.Module) -> bool:
 
 def private_norm(layer: nn.Module, num_streams: int, exchange: bool, threshold: float,
                  exchange_mode: str, shared: bool = False, name: str = '?',
+                 exchange_replacement: Optional[dict] = None,
                  exchange_policy: Optional[dict] = None) -> ModalityNorm:
     """M private copies of ``layer`` (same type, eps, momentum, weights, buffers,
-    ``requires_grad``) in a :class:`ModalityNorm` / :class:`ModalityLayerNorm`."""
+    ``requires_grad``) in a :class:`ModalityNorm` / :class:`ModalityLayerNorm`.
+    ``exchange_replacement``: see :mod:`cen_mm.core.exchange_replacements` (channel-first
+    norms only)."""
     if exchange and getattr(layer, 'weight', None) is None:
         raise ValueError(f'norm layer {name!r} ({layer}) has no affine weight: it '
                          'cannot exchange (the rule thresholds its γ); exclude it with '
@@ -95,6 +98,10 @@ def private_norm(layer: nn.Module, num_streams: int, exchange: bool, threshold: 
             raise ValueError(f'norm layer {name!r} is a LayerNorm: exchange_policy '
                              f'{exchange_policy!r} is implemented for channel-first norms '
                              '(BN/GN/IN) only; leave it None for this backbone')
+        if exchange_replacement is not None:
+            raise ValueError(f'norm layer {name!r} is a LayerNorm: exchange_replacement '
+                             f'{exchange_replacement!r} is implemented for channel-first '
+                             'norms (BN/GN/IN) only; leave it None for this backbone')
         if len(layer.normalized_shape) != 1:
             raise ValueError(f'norm layer {name!r}: only LayerNorms over one (channel) '
                              f'dimension are supported, got {layer.normalized_shape}')
@@ -107,7 +114,7 @@ def private_norm(layer: nn.Module, num_streams: int, exchange: bool, threshold: 
                                norm_cfg=_channel_first_norm_cfg(layer), exchange=exchange,
                                threshold=threshold, exchange_mode=exchange_mode,
                                exchange_policy=exchange_policy if exchange else None,
-                               shared=shared)
+                               shared=shared, exchange_replacement=exchange_replacement)
     copies = 1 if shared else num_streams
     wrapper.norms = nn.ModuleList(copy.deepcopy(layer) for _ in range(copies))
     wrapper.train(layer.training)
@@ -172,6 +179,9 @@ class MultiStreamBackbone(BaseModule):
             with an ordinary single-stream checkpoint of the inner backbone (mmseg or
             mmpretrain layout, a whole-model ``backbone.`` prefix is found
             automatically), copied into every stream, strict.
+        exchange_replacement: what an exchanged channel gets in every exchanging norm;
+            None: the other streams' mean (CEN); see
+            :mod:`cen_mm.core.exchange_replacements` (BN/GN/IN norms only).
         init_missing_ok: regexes (``re.match`` on single-stream keys) of backbone keys
             a checkpoint may lack, which then keep their default initialisation and
             are logged, e.g. ``(r'norm[0-2]\\.',)`` for the extra output norms that
@@ -200,7 +210,8 @@ class MultiStreamBackbone(BaseModule):
                  init_ignore_keys: Sequence[str] = (),
                  pretrained: Optional[str] = None,
                  init_cfg: Union[dict, None] = None,
-                 exchange_policy: Optional[dict] = None):
+                 exchange_policy: Optional[dict] = None,
+                 exchange_replacement: Optional[dict] = None):
         if pretrained is not None:
             if init_cfg is not None:
                 raise ValueError('MultiStreamBackbone: give either pretrained or '
@@ -237,6 +248,7 @@ class MultiStreamBackbone(BaseModule):
         self.norm_eval = norm_eval
         self.init_missing_ok = tuple(init_missing_ok)
         self.init_ignore_keys = tuple(init_ignore_keys)
+        self.exchange_replacement = exchange_replacement
 
         if 'type' not in backbone:
             raise ValueError(f'MultiStreamBackbone: backbone config needs a type: '
@@ -291,9 +303,10 @@ class MultiStreamBackbone(BaseModule):
                 self.exchange_layers, name) is not None
             parent_name, _, child = name.rpartition('.')
             parent = modules[parent_name] if parent_name else self.backbone
-            setattr(parent, child, private_norm(modules[name], num_streams, exchange,
-                                                threshold, exchange_mode, shared, name,
-                                                exchange_policy=self.exchange_policy))
+            setattr(parent, child, private_norm(
+                modules[name], num_streams, exchange, threshold, exchange_mode, shared,
+                name, exchange_replacement=self.exchange_replacement if exchange else None,
+                exchange_policy=self.exchange_policy))
             if exchange:
                 exchanging.append(name)
         if self.exchange and not exchanging:
