@@ -58,13 +58,15 @@ def test_leaf_matches_its_name_and_builds_at_every_point(method, case):
     assert cfg.tasks == [dict(inputs=inputs, target=target)] == cfg.model.tasks
     gen = cfg.model.generator
     assert gen.type == 'FusionUnetGenerator' and gen.fusion.type == METHODS[method]
-    assert gen.fusion_layers == 'early' and gen.num_down == 8 and gen.base_channels == 64
+    assert gen.fusion_layers == 'early'
+    assert gen.num_down == 8 and gen.base_channels == 64
     assert cfg.model.loss_config == dict(pixel_loss_weight=100.0, ensemble_loss=False)
     assert cfg.custom_hooks == []  # no exchanging layer, no sparsity penalty
     for name in ('generators', 'discriminators'):
         optimizer = cfg.optim_wrapper[name].optimizer
         assert optimizer.lr == 2e-4 and tuple(optimizer.betas) == (0.5, 0.999)
-    kinds = {m.type for m in cfg.val_evaluator.metrics if m.fake_key == f'fake_{target}'}
+    kinds = {m.type for m in cfg.val_evaluator.metrics
+             if m.fake_key == f'fake_{target}'}
     assert kinds == ({'TranslationFID', 'TranslationKID'} if target == 'rgb' else
                      {'TranslationMAE', 'TranslationMSE'})
     for point, layers in POINTS.items():
@@ -87,7 +89,8 @@ def test_headers_carry_the_paper_numbers():
     assert _paper('concat', 'shade+texture-to-rgb') == [
         ('early', '87.46', '3.64'), ('middle', '95.16', '4.67'),
         ('late', '122.47', '6.56'), ('all-layer', '78.82', '3.13')]
-    assert _paper('self-att', 'depth+normal-to-rgb')[3] == ('all-layer', '96.73', '3.95')
+    assert _paper('self-att', 'depth+normal-to-rgb')[3] == ('all-layer', '96.73',
+                                                            '3.95')
     assert _paper('average', 'rgb+shade-to-normal') == [
         ('early', '1.42', '3.05'), ('middle', '1.26', '2.70'),
         ('late', '1.40', '2.90'), ('all-layer', '1.28', '2.83')]
@@ -128,8 +131,8 @@ def tiny_options(data_root, inception, work_dir, point):
         'train_dataloader.dataset.pipeline.2.crop_size': (32, 32),
         'train_dataloader.batch_size': 2, 'work_dir': str(work_dir),
     }
-    for loader, ann in (('train_dataloader', 'train.txt'), ('val_dataloader', 'val.txt'),
-                        ('test_dataloader', 'val.txt')):
+    for loader, ann in (('train_dataloader', 'train.txt'),
+                        ('val_dataloader', 'val.txt'), ('test_dataloader', 'val.txt')):
         opts.update({f'{loader}.dataset.data_root': data_root,
                      f'{loader}.dataset.ann_file': ann, f'{loader}.num_workers': 0,
                      f'{loader}.persistent_workers': False})
@@ -156,7 +159,8 @@ def check_train_logs(logs, method):
         assert math.isfinite(log['loss_pixel']) and math.isfinite(log['loss_gan_g'])
         assert math.isfinite(log['loss_gan_d_fake'])
         assert ('loss_align' in log) == (method == 'align')
-        assert 'loss_pixel_ens' not in log and not any(k.startswith('alpha_') for k in log)
+        assert 'loss_pixel_ens' not in log
+        assert not any(k.startswith('alpha_') for k in log)
     if method == 'align':
         assert logs[-1]['loss_align'] > 0
 
@@ -174,11 +178,13 @@ def test_train_steps(assets, tmp_path, method, point, case):
         data = pseudo_collate([dataset[0], dataset[1]])
     generator = model.generators
     assert sorted(map(int, generator.fusions)) == TINY_LAYERS[point]
-    wrappers = OptimWrapperDict(**{
-        name: OptimWrapper(torch.optim.Adam(getattr(model, name).parameters(),
-                                            cfg.optim_wrapper[name].optimizer.lr,
-                                            betas=cfg.optim_wrapper[name].optimizer.betas))
-        for name in ('generators', 'discriminators')})
+    optimizers = {
+        name: torch.optim.Adam(getattr(model, name).parameters(),
+                               cfg.optim_wrapper[name].optimizer.lr,
+                               betas=cfg.optim_wrapper[name].optimizer.betas)
+        for name in ('generators', 'discriminators')}
+    wrappers = OptimWrapperDict(
+        **{name: OptimWrapper(opt) for name, opt in optimizers.items()})
     before = {k: v.detach().clone() for k, v in generator.named_parameters()}
     logs = []
     for i in range(2):
@@ -201,7 +207,8 @@ def test_runner_trains_and_validates(assets, tmp_path, method, point, case):
     runner = CENTranslationRunner.from_cfg(cfg)
     assert sorted(map(int, runner.model.generators.fusions)) == TINY_LAYERS[point]
     runner.train()
-    with open(glob.glob(osp.join(str(tmp_path), '*', 'vis_data', 'scalars.json'))[0]) as f:
+    scalars = glob.glob(osp.join(str(tmp_path), '*', 'vis_data', 'scalars.json'))
+    with open(scalars[0]) as f:
         logs = [json.loads(line) for line in f if line.strip()]
     train = [log for log in logs if 'loss_pixel' in log]
     assert [log['iter'] for log in train] == [1, 2]

@@ -82,9 +82,9 @@ def _build_fusion(fusion: dict, channels: int, num_streams: int,
     if isinstance(cls, str):
         cls = MODELS.get(cls)
     if cls is None:
-        raise KeyError(f'FusionUnetGenerator: fusion type {fusion.get("type")!r} is not '
-                       'registered; expected a module of cen_mm.models.fusion, e.g. '
-                       "dict(type='ConcatFusion') (is cen_mm imported?)")
+        raise KeyError(f'FusionUnetGenerator: fusion type {fusion.get("type")!r} is '
+                       'not registered; expected a module of cen_mm.models.fusion, '
+                       "e.g. dict(type='ConcatFusion') (is cen_mm imported?)")
     params = inspect.signature(cls).parameters
     cfg.setdefault('num_streams', num_streams)
     if 'channels' in params:
@@ -112,8 +112,8 @@ class FusionUnetGenerator(BaseModule):
         base_channels: channels of the first level (64).
         norm_cfg: the norm layer (``dict(type='IN', affine=True)``).
         fusion: config of the fusion module, e.g. ``dict(type='ConcatFusion')``,
-            ``'AverageFusion'``, ``'AlignFusion'``, ``'SSMAFusion'``; ``num_streams`` and
-            ``channels`` (of the fused layer) are filled in.
+            ``'AverageFusion'``, ``'AlignFusion'``, ``'SSMAFusion'``; ``num_streams``,
+            ``channels`` (of the fused layer) and ``norm_cfg`` are filled in.
         fusion_layers: ``'early'`` (layer 1), ``'middle'`` (4), ``'late'``
             (``num_down``), ``'all'`` or a list of 1-based encoder layers.
         unfused_skips: skips of unfused layers before the last fusion layer:
@@ -194,7 +194,8 @@ class FusionUnetGenerator(BaseModule):
         self.trunk_norms = nn.ModuleList(
             _norm(norm_cfg, channels[i], has_norm(i)) for i in range(K, n))
 
-        # decoder (one): level k maps (level k features [+ skip of level k]) -> level k-1
+        # decoder (one): level k maps (level k features [+ skip of level k]) to the
+        # resolution of level k-1
         def skip_channels(i):
             if i == n - 1 or (i + 1) in self.fusion_layers or i >= K:
                 return channels[i] if i < n - 1 else 0
@@ -244,11 +245,11 @@ class FusionUnetGenerator(BaseModule):
         if tasks is not None and list(tasks) != [0]:
             raise ValueError(f'FusionUnetGenerator has one task, got tasks={tasks}')
         if x.dim() != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f'FusionUnetGenerator expects (M*N, {self.in_channels}, H, '
-                             f'W) inputs, got {tuple(x.shape)}')
+            raise ValueError(f'FusionUnetGenerator expects (M*N, {self.in_channels}, '
+                             f'H, W) inputs, got {tuple(x.shape)}')
         if x.shape[0] % self.num_inputs:
-            raise ValueError(f'FusionUnetGenerator: batch {x.shape[0]} is not a multiple '
-                             f'of the {self.num_inputs} input streams')
+            raise ValueError(f'FusionUnetGenerator: batch {x.shape[0]} is not a '
+                             f'multiple of the {self.num_inputs} input streams')
         size = 2**self.num_down
         if x.shape[2] % size or x.shape[3] % size:
             raise ValueError(f'FusionUnetGenerator with num_down={self.num_down} needs '

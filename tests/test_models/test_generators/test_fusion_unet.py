@@ -147,7 +147,7 @@ def test_alignment_loss_reaches_the_outputs():
     assert tiny('ConcatFusion', 'all')(torch.randn(2, 3, 32, 32))['losses'] == {}
 
 
-# ---- parameter counts (U-Net-256) -------------------------------------------------------
+# ---- parameter counts (U-Net-256) ---------------------------------------------------
 def _conv(cin, cout, k=4, bias=True):
     return cin * cout * k * k + (cout if bias else 0)
 
@@ -174,7 +174,8 @@ def expected_params(kind, point, n=8, base=64):
         return _conv(3 if i == 0 else ch[i - 1], ch[i]) + (2 * ch[i] if 0 < i < n - 1
                                                             else 0)
 
-    total = 2 * sum(level(i) for i in range(last)) + sum(level(i) for i in range(last, n))
+    total = (2 * sum(level(i) for i in range(last)) +
+             sum(level(i) for i in range(last, n)))
     total += sum(_fusion_params(kind, ch[lay - 1], 1 < lay < n) for lay in layers)
     for k in range(n):  # decoder: skip of level k only if fused or in the trunk
         skip = ch[k] if k < n - 1 and (k + 1 in layers or k + 1 > last) else 0
