@@ -39,7 +39,7 @@ from mmengine.registry import MODELS
 
 from cen_mm.core import StreamEnsemble, load_legacy_alpha, stream_grid
 from .stream_grid_norm import StreamGridNorm
-from .weight_init import pix2pix_normal_init
+from .weight_init import pix2pix_init_cfg
 
 
 CONV_SHARING = ('shared', 'task', 'stream')
@@ -80,8 +80,11 @@ class CENUnetGenerator(BaseModule):
         exchange_mode: ``'subpart'`` (papers) or ``'all'`` (official code).
         use_dropout: dropout 0.5 in the first ``num_dropout`` decoder levels.
         num_dropout: see ``use_dropout`` (3 in Pix2Pix).
-        init_std: σ of the N(0, σ) conv weight initialisation.
-        init_cfg: mmengine init config (``Pretrained`` loads a checkpoint instead).
+        init_std: σ of the N(0, σ) conv weight initialisation (the default
+            ``init_cfg``, :func:`pix2pix_init_cfg`).
+        init_cfg: mmengine init config; ``None``: :func:`pix2pix_init_cfg`
+            (``init_std``), then α = ``ensemble.init_value`` (its ``init_weights``).
+            ``dict(type='Pretrained', ...)`` loads a checkpoint.
         encoder_convs: who shares the encoder convs: ``'shared'`` (papers: all
             streams), ``'task'`` (one encoder per task: the Indiv baselines "enc×T" of
             TPAMI'23 Tables 7-9) or ``'stream'`` (one per (task, input): the
@@ -90,9 +93,6 @@ class CENUnetGenerator(BaseModule):
             ``separate_decoders`` ("dec×T"), else ``'shared'``.
         exchange_policy: which channels every exchanging norm replaces; None: CEN's
             ``|γ| < θ``. See :mod:`cen_mm.core.exchange_policies`.
-        exchange_replacement: what an exchanged channel gets in every exchanging
-            norm; None: the other streams' mean (CEN). See
-            :mod:`cen_mm.core.exchange_replacements` (TPAMI'23 Table 12).
 
     Conv layout: shared convs are ``down_convs[level]``; private ones
     ``down_convs[set][level]`` with set = t (``'task'``) or t·M + m (``'stream'``);
@@ -121,8 +121,9 @@ class CENUnetGenerator(BaseModule):
                  init_cfg: Optional[dict] = None,
                  encoder_convs: str = 'shared',
                  decoder_convs: Optional[str] = None,
-                 exchange_replacement: Optional[dict] = None,
                  exchange_policy: Optional[dict] = None):
+        if init_cfg is None:
+            init_cfg = pix2pix_init_cfg(init_std)
         super().__init__(init_cfg=init_cfg)
         if num_down < 3:
             raise ValueError(f'num_down must be >= 3 (got {num_down}): the encoder '
@@ -176,7 +177,6 @@ class CENUnetGenerator(BaseModule):
             return StreamGridNorm(num_features, num_tasks, num_inputs, private=private,
                                   exchange=exchange, norm_cfg=norm_cfg,
                                   threshold=threshold, exchange_mode=exchange_mode,
-                                  exchange_replacement=exchange_replacement,
                                   exchange_policy=exchange_policy)
 
         # encoder: level i maps channels[i-1] -> channels[i] at half the resolution
@@ -223,14 +223,6 @@ class CENUnetGenerator(BaseModule):
         return self.ensemble.alpha
 
     # ---------------------------------------------------------------------------------
-    def init_weights(self) -> None:
-        if self.init_cfg is not None and self.init_cfg.get('type') == 'Pretrained':
-            super().init_weights()
-            return
-        pix2pix_normal_init(self, self.init_std)
-        self.ensemble.init_weights()
-        self._is_init = True
-
     def _dropout_at(self, k: int) -> bool:
         """Whether decoder level k has dropout (the ``num_dropout`` levels nearest the
         bottleneck)."""
