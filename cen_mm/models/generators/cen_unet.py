@@ -93,6 +93,9 @@ class CENUnetGenerator(BaseModule):
             ``separate_decoders`` ("dec×T"), else ``'shared'``.
         exchange_policy: which channels every exchanging norm replaces; None: CEN's
             ``|γ| < θ``. See :mod:`cen_mm.core.exchange_policies`.
+        exchange_replacement: what an exchanged channel gets in every exchanging
+            norm; None: the other streams' mean (CEN). See
+            :mod:`cen_mm.core.exchange_replacements` (TPAMI'23 Table 12).
 
     Conv layout: shared convs are ``down_convs[level]``; private ones
     ``down_convs[set][level]`` with set = t (``'task'``) or t·M + m (``'stream'``);
@@ -121,6 +124,7 @@ class CENUnetGenerator(BaseModule):
                  init_cfg: Optional[dict] = None,
                  encoder_convs: str = 'shared',
                  decoder_convs: Optional[str] = None,
+                 exchange_replacement: Optional[dict] = None,
                  exchange_policy: Optional[dict] = None):
         if init_cfg is None:
             init_cfg = pix2pix_init_cfg(init_std)
@@ -177,6 +181,7 @@ class CENUnetGenerator(BaseModule):
             return StreamGridNorm(num_features, num_tasks, num_inputs, private=private,
                                   exchange=exchange, norm_cfg=norm_cfg,
                                   threshold=threshold, exchange_mode=exchange_mode,
+                                  exchange_replacement=exchange_replacement,
                                   exchange_policy=exchange_policy)
 
         # encoder: level i maps channels[i-1] -> channels[i] at half the resolution
