@@ -335,3 +335,26 @@ def test_replacement_follows_the_exchange_policy():
     own = own[:, None, :, None].expand_as(out)
     assert torch.allclose(out[own], 0.5 * ref[own])
     assert torch.allclose(out[~own], ref[~own])
+
+
+def test_models_forward_the_replacement_to_exchanging_norms_only():
+    from cen_mm.core import iter_exchanging_norms
+    from cen_mm.models.backbones import CENResNet
+    from cen_mm.models.generators import CENUnetGenerator
+    replacement = dict(type='weighted_others')
+    resnet = CENResNet(18, in_channels=(3, 1, 1), base_channels=4, stem_channels=4,
+                       exchange_replacement=replacement)
+    unet = CENUnetGenerator(num_inputs=3, num_down=4, base_channels=4,
+                            exchange_replacement=replacement)
+    for model in (resnet, unet):
+        exchanging = {name for name, _ in iter_exchanging_norms(model)}
+        assert exchanging
+        for name, module in model.named_modules():
+            if isinstance(module, ModalityNorm):
+                has = module.exchange_replacement is not None
+                assert has == (name in exchanging), name
+                if has:
+                    assert module.exchange_replacement.logits.shape == (
+                        3, module.num_features, 2)
+    out = resnet(torch.randn(2, 5, 32, 32))
+    assert out.stream(0)[-1].shape == (2, 32, 1, 1)
