@@ -106,6 +106,22 @@ def test_round_trip(converter, model):
     model.load_state_dict(converted, strict=True)
 
 
+def test_package_conversion_without_the_script(converter, model):
+    """The rules live in cen_mm.seg.models.utils.official_checkpoint; the script only
+    re-exports them. A key reached from two source keys is an error naming both."""
+    from cen_mm.seg.models.utils import official_checkpoint as pkg
+    assert converter.convert_state_dict is pkg.convert_state_dict
+    assert converter.ConversionError is pkg.OfficialCheckpointError
+    _, official = _official_state_dict(model)
+    converted = pkg.convert_state_dict(official)
+    assert converted.keys() == model.state_dict().keys()
+    assert pkg.convert_key('module.layer1.0.bn2.bn_1.weight') == \
+        'backbone.layer1.0.bn2.norms.1.weight'
+    with pytest.raises(pkg.OfficialCheckpointError,
+                       match="'module.alpha' and 'alpha' both map to"):
+        pkg.convert_state_dict({'module.alpha': torch.ones(2), 'alpha': torch.ones(2)})
+
+
 def test_unmatched_keys_are_listed(converter, model):
     _, official = _official_state_dict(model)
     official['module.some_new_layer.module.weight'] = torch.zeros(1)
