@@ -79,6 +79,25 @@ def test_leaf_is_a_consistent_paper_config(path):
     assert 'Paper (' in text and 'ours' not in text.lower()
 
 
+NO_EXCHANGE_TOP_LEVEL = sorted(
+    p for p in glob.glob(osp.join(PIX2PIX, '*.py'))
+    if '_single_' in p or '_multitask-indiv_' in p)
+
+
+@pytest.mark.parametrize('path', NO_EXCHANGE_TOP_LEVEL + LEAVES,
+                         ids=[_id(p) for p in NO_EXCHANGE_TOP_LEVEL + LEAVES])
+def test_cen_hooks_only_with_exchanging_layers(path):
+    """CENSparsityHook and ExchangeStatsHook both raise at the start of training on a
+    model without exchanging layers (the Table 5 single-input and Table 7 Indiv configs
+    kept ExchangeStatsHook and could not train)."""
+    cfg, model = build(path)
+    hooks = {h.type for h in cfg.custom_hooks}
+    if list(iter_exchanging_norms(model)):
+        assert hooks == {'CENSparsityHook', 'ExchangeStatsHook'}
+    else:
+        assert not hooks & {'CENSparsityHook', 'ExchangeStatsHook'}
+
+
 # ---- Table 10 / 11: network sharing ------------------------------------------------
 SHARING = [(col, case) for col in ('convs-unshared_ins-unshared',
                                    'convs-shared_ins-shared', 'convs-shared_ins-unshared')
