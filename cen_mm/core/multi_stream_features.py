@@ -24,10 +24,11 @@ from torch import Tensor
 
 def check_stacked(t: Tensor, num_rows: int, what: str) -> int:
     """Batch size N of a stack of ``num_rows`` blocks; a clear error otherwise."""
-    if t.dim() < 1 or t.shape[0] % num_rows:
-        raise ValueError(f'{what}: batch dimension {tuple(t.shape)[:1]} is not a '
+    rows = int(t.shape[0]) if t.dim() else 0  # int(): a plain number under jit tracing
+    if not rows or rows % num_rows:
+        raise ValueError(f'{what}: batch dimension {rows} is not a positive '
                          f'multiple of {num_rows} stacked streams')
-    return t.shape[0] // num_rows
+    return rows // num_rows
 
 
 def stream_grid(x: Tensor, num_streams: int, num_tasks: int = 1) -> Tensor:

@@ -69,7 +69,7 @@ def test_immutable_and_clear_errors():
     feats = MultiStreamFeatures(_levels(), M)
     with pytest.raises(AttributeError, match='immutable'):
         feats.stacked = ()
-    with pytest.raises(ValueError, match='not a multiple of 3'):
+    with pytest.raises(ValueError, match='not a positive multiple of 3'):
         MultiStreamFeatures([torch.zeros(5, 1, 1, 1)], M)
     with pytest.raises(ValueError, match='different batch sizes'):
         MultiStreamFeatures([torch.zeros(6, 1), torch.zeros(12, 1)], M)

@@ -41,7 +41,8 @@ def test_flops_scale_with_streams_and_params_add_up():
     assert p2['backbone_shared'] == p1['backbone_shared']
     assert p2['backbone_private_norms'] == 2 * p1['backbone_private_norms']
     assert p2['decode_head'] == p1['decode_head']
-    assert p2['total'] - p1['total'] == p1['backbone_private_norms'] + 1  # + alpha
+    # + alpha (2,); a one-stream model has no ensemble weights
+    assert p2['total'] - p1['total'] == p1['backbone_private_norms'] + 2
     assert p2['total'] == (p2['backbone'] + p2['decode_head'] + p2['ensemble_alpha'])
 
 

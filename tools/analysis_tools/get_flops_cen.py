@@ -152,8 +152,10 @@ def parameter_breakdown(model) -> dict:
         module = getattr(model, name, None)
         if module is not None:
             parts[name] = sum(p.numel() for p in module.parameters())
-    if hasattr(model, 'alpha'):
-        parts['ensemble_alpha'] = model.alpha.numel()
+    ensemble = getattr(model, 'ensemble', None)  # cen_mm.core.stream_ensemble
+    if ensemble is not None and hasattr(ensemble, 'parameters'):
+        # α of a StreamEnsemble, or the 1x1 conv of a ConcatFusionEnsemble
+        parts['ensemble_alpha'] = sum(p.numel() for p in ensemble.parameters())
     return parts
 
 

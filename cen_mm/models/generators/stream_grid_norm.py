@@ -3,7 +3,9 @@
 A CEN translation generator runs S = T·M streams through one set of shared convs: T tasks
 (output domains, or cycle-fusion flows) times M input streams per task. They are stacked
 *task-major* along the batch dimension: a tensor (T·M·N, C, H, W) whose rows
-``[(t·M + m)·N, (t·M + m + 1)·N)`` belong to (task t, input m). Which norm parameters the
+``[(t·M + m)·N, (t·M + m + 1)·N)`` belong to (task t, input m) — the task-major layout
+of :class:`cen_mm.core.MultiStreamFeatures` (``num_tasks=T``), viewed as the grid
+(T, M, N, C, H, W) by :func:`cen_mm.core.stream_grid`. Which norm parameters the
 streams share, and between which streams channels are exchanged, is what distinguishes
 the papers' variants (TPAMI'23 §3.2–3.5):
 
@@ -39,7 +41,7 @@ import torch
 import torch.nn as nn
 from mmengine.registry import MODELS
 
-from cen_mm.core import ModalityNorm
+from cen_mm.core import ModalityNorm, stream_grid
 
 PRIVATE_MODES = ('stream', 'task', 'shared')
 EXCHANGE_AXES = (None, 'inputs', 'tasks')
@@ -152,7 +154,7 @@ class StreamGridNorm(nn.Module):
         if self.exchange == 'tasks':
             if self.num_inputs == 1:  # the stack is already stream-major over tasks
                 return self.groups[0](x)
-            grid = x.view(self.num_tasks, self.num_inputs, batch, *x.shape[1:])
+            grid = stream_grid(x, self.num_inputs, self.num_tasks)  # (T, M, N, ...)
             out = torch.empty_like(grid)
             for m, norm in enumerate(self.groups):
                 rows = grid[:, m].reshape(self.num_tasks * batch, *x.shape[1:])
