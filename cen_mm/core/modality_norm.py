@@ -113,6 +113,9 @@ class ModalityNorm(nn.Module):
                              'exchange=True')
         self.exchange_replacement = build_exchange_replacement(
             exchange_replacement, num_streams, num_features)
+        if self.exchange_replacement is not None:
+            # no single-stream counterpart: checkpoint inflation keeps its own init
+            self.new_submodules = ('exchange_replacement', )
         num_layers = 1 if shared else num_streams
         self.norms = nn.ModuleList(
             _build_norm(norm_cfg, num_features) for _ in range(num_layers))

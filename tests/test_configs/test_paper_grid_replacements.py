@@ -170,6 +170,8 @@ def train_two_iterations(cfg, scope):
     with DefaultScope.overwrite_default_scope(scope):
         model = MODELS.build(cfg.model)
         model.init_weights()
+        initial = {k: v.detach().clone() for k, v in model.named_parameters()
+                   if '.exchange_replacement.' in k}
         loader = Runner.build_dataloader(cfg.train_dataloader)
         optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
         hub = MessageHub.get_current_instance()
@@ -178,7 +180,7 @@ def train_two_iterations(cfg, scope):
             hub.update_info('iter', i)
             logs.append({k: float(v) for k, v in
                          model.train_step(batch, optim_wrapper).items()})
-    return model, logs
+    return model, logs, initial
 
 
 def _check_replacement(model, type_name):
@@ -211,16 +213,20 @@ def test_trains_two_iterations(assets, kind, key, column):
         cfg = Config.fromfile(seg_leaf(key))
         cfg.merge_from_dict(seg_options(assets, cfg))
         type_, scope, loss_key = SEG[key][0]['type'], 'mmseg', 'loss'
-    model, logs = train_two_iterations(cfg, scope)
+    model, logs, initial = train_two_iterations(cfg, scope)
     assert len(logs) == 2
     assert all(math.isfinite(log[loss_key]) and log[loss_key] > 0 for log in logs)
     norms = _check_replacement(model, EXCHANGE_REPLACEMENTS.get(type_).__name__)
     assert all(norm.exchange_mask().any() for norm in norms)  # the replacement acted
     learned = LEARNED.get(type(norms[0].exchange_replacement).__name__)
-    if learned:  # the replacement's own parameters are trained (they start at 0/mean)
-        init = EXCHANGE_REPLACEMENTS.build(dict(
-            type=type_, num_streams=norms[0].num_streams,
-            num_features=norms[0].num_features))
-        assert any(not torch.equal(getattr(n.exchange_replacement, learned),
-                                   getattr(init, learned))
-                   for n in norms if n.num_features == norms[0].num_features)
+    assert bool(initial) == bool(learned)
+    if learned:
+        # the model's init_weights leaves them at their own initialisation (CEN's
+        # mean: logits 0, conv weight 1/(M-1), bias 0; gate logit 0); 2 steps train them
+        num_streams = norms[0].num_streams
+        start = dict(logits=0.0, weight=1.0 / (num_streams - 1), bias_param=0.0, gate=0.0)
+        for key, value in initial.items():
+            expected = start[key.rpartition('.')[2]]
+            assert torch.allclose(value, torch.full_like(value, expected)), key
+        trained = dict(model.named_parameters())
+        assert any(not torch.equal(trained[k], v) for k, v in initial.items())

@@ -358,3 +358,20 @@ def test_models_forward_the_replacement_to_exchanging_norms_only():
                         3, module.num_features, 2)
     out = resnet(torch.randn(2, 5, 32, 32))
     assert out.stream(0)[-1].shape == (2, 32, 1, 1)
+
+
+def test_single_stream_checkpoint_inflates_around_learned_replacements():
+    """The replacement's parameters have no single-stream counterpart: inflation keeps
+    their own initialisation (CEN's mean) instead of reporting them missing."""
+    from cen_mm.models.backbones import CENResNet
+    from cen_mm.models.backbones.checkpoint_inflation import \
+        load_single_stream_state_dict
+    single = CENResNet(18, in_channels=(3, ), base_channels=4, stem_channels=4,
+                       exchange=False)
+    state = {k.replace('.norms.0.', '.'): v for k, v in single.state_dict().items()}
+    model = CENResNet(18, in_channels=(3, 1), base_channels=4, stem_channels=4,
+                      exchange_replacement=dict(type='concat_conv'))
+    load_single_stream_state_dict(model, state)
+    assert torch.equal(model.layer1[0].bn1.norms[1].weight, state['layer1.0.bn1.weight'])
+    replacement = model.layer1[0].bn1.exchange_replacement
+    assert (replacement.weight == 1).all() and (replacement.bias_param == 0).all()
