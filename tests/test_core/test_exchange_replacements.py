@@ -375,3 +375,13 @@ def test_single_stream_checkpoint_inflates_around_learned_replacements():
     assert torch.equal(model.layer1[0].bn1.norms[1].weight, state['layer1.0.bn1.weight'])
     replacement = model.layer1[0].bn1.exchange_replacement
     assert (replacement.weight == 1).all() and (replacement.bias_param == 0).all()
+
+
+def test_layer_norm_exchange_rejects_a_replacement():
+    from cen_mm.models.backbones.multi_stream_backbone import private_norm
+    with pytest.raises(ValueError, match="LayerNorm: exchange_replacement"):
+        private_norm(torch.nn.LayerNorm(8), 2, True, 0.02, 'subpart', name='ln',
+                     exchange_replacement=dict(type='zero'))
+    norm = private_norm(torch.nn.BatchNorm2d(8), 2, True, 0.02, 'subpart',
+                        exchange_replacement=dict(type='sum'))
+    assert type(norm.exchange_replacement).__name__ == 'SumReplacement'
