@@ -3,10 +3,10 @@ representation of M streams and the ensemble over streams.
 
 Depends on torch, mmengine (registry) and mmcv's norm builder only.
 """
+from .conditional_norm import ConditionalModalityNorm
 from .exchange import EXCHANGE_MODES, channel_exchange, exchange_mask
 from .exchange_policies import EXCHANGE_POLICIES, build_exchange_policy
 from .modality_norm import ModalityNorm, iter_exchanging_norms
-from .conditional_norm import ConditionalModalityNorm  # noqa: I001 (needs ModalityNorm)
 from .multi_stream_features import (MultiStreamFeatures, as_multi_stream,
                                     stream_grid)
 from .stream_ensemble import (ALL, ENSEMBLE, ENSEMBLE_NAME, BaseStreamEnsemble,
