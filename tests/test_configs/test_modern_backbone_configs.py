@@ -1,5 +1,5 @@
 """configs/cen/modern: the CEN configs on MiT-B2/-B5, Swin-T/-B and ConvNeXt-T/-B (RGB +
-depth and RGB + HHA) and their no-exchange baselines build, exchange where documented,
+depth and RGB + HHA, NYUDv2 and SUN RGB-D) and their no-exchange baselines build, exchange where documented,
 have identical parameters, and their optimizer settings reach the right parameters; one
 loss step of the MiT-B2 model.
 """
@@ -38,6 +38,12 @@ MODELS_EXPECTED = {
     'cen_upernet_swin-t_sunrgbd_rgbhha': (2 * (2 + 2 + 6 + 2), 27.5),
     'cen_upernet_convnext-t_sunrgbd_rgbd': (3 + 3 + 9 + 3, 27.8),
     'cen_upernet_convnext-t_sunrgbd_rgbhha': (3 + 3 + 9 + 3, 27.8),
+    'cen_segformer_mit-b5_sunrgbd_rgbd': (2 * (3 + 6 + 40 + 3), 81.4),
+    'cen_segformer_mit-b5_sunrgbd_rgbhha': (2 * (3 + 6 + 40 + 3), 81.4),
+    'cen_upernet_swin-b_sunrgbd_rgbd': (2 * (2 + 2 + 18 + 2), 86.7),
+    'cen_upernet_swin-b_sunrgbd_rgbhha': (2 * (2 + 2 + 18 + 2), 86.7),
+    'cen_upernet_convnext-b_sunrgbd_rgbd': (3 + 3 + 27 + 3, 87.6),
+    'cen_upernet_convnext-b_sunrgbd_rgbhha': (3 + 3 + 27 + 3, 87.6),
 }
 
 
@@ -58,7 +64,12 @@ def build(stem):
     return cfg, MODELS.build(cfg.model)
 
 
-@pytest.mark.parametrize('stem', sorted(MODELS_EXPECTED))
+LARGE = ('mit-b5', 'swin-b', 'convnext-b')  # seconds each to build: end-to-end runs
+
+
+@pytest.mark.parametrize('stem', [
+    pytest.param(stem, marks=pytest.mark.e2e) if any(a in stem for a in LARGE) else stem
+    for stem in sorted(MODELS_EXPECTED)])
 def test_cen_config_and_its_baseline(stem):
     num_exchanging, backbone_m = MODELS_EXPECTED[stem]
     cfg, model = build(stem)
@@ -94,14 +105,23 @@ def test_cen_config_and_its_baseline(stem):
 
     # the optimizer: no weight decay on the private norms' γ (all three recipes)
     wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
-    decay = {}
+    decay, lr_scale = {}, {}
     for group in wrapper.optimizer.param_groups:
         for p in group['params']:
             decay[id(p)] = group['weight_decay']
-    _, norm = next(iter(iter_exchanging_norms(model)))
-    expected = 0.0 if 'convnext' not in stem else cfg.optim_wrapper.optimizer[
-        'weight_decay']
-    assert all(decay[id(layer.weight)] == expected for layer in norm.norms)
+            lr_scale[id(p)] = group.get('lr_scale', 1.0)
+    norms = [norm for _, norm in iter_exchanging_norms(model)]
+    assert all(decay[id(layer.weight)] == 0.0 for layer in norms[0].norms)
+    if 'convnext' in stem:
+        # mmseg's stage-wise lr decay (num_layers 6 for -T, 12 for -B): the last
+        # stage's private norms 0.9**(num_layers + 2 - 4 - 1), the heads 1
+        num_layers = 12 if 'convnext-b' in stem else 6
+        assert cfg.optim_wrapper.paramwise_cfg == dict(
+            decay_rate=0.9, decay_type='stage_wise', num_layers=num_layers)
+        assert all(lr_scale[id(layer.weight)] == pytest.approx(
+            0.9**(num_layers + 2 - 4 - 1)) for layer in norms[-1].norms)
+        assert lr_scale[id(model.decode_head.conv_seg.weight)] == 1.0
+        assert decay[id(model.decode_head.conv_seg.weight)] == 0.05
 
 
 def test_mit_b2_config_loss_step():

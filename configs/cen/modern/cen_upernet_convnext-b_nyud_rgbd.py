@@ -18,3 +18,6 @@ model = dict(
     backbone=dict(in_channels=_base_.rgbd_modality_channels),
     decode_head=dict(num_classes=40),
     auxiliary_head=dict(num_classes=40))
+# mmseg 1.2.2 convnext-base_upernet_8xb2-amp-160k_ade20k-512x512.py: num_layers 12
+# (tiny: 6) in the layer-wise lr decay of _base_/schedule_upernet_convnext_adamw_500e.py
+optim_wrapper = dict(paramwise_cfg=dict(num_layers=12))
