@@ -4,13 +4,13 @@ in the selected norms only (stage-wise exchange), ``conditional_norm`` makes the
 norms CBN (equal to private BN at init, inflates from a single-stream checkpoint)."""
 import pytest
 import torch
-import torchvision
 from mmengine.registry import MODELS
 
 from cen_mm.core import ModalityNorm, iter_exchanging_norms
 from cen_mm.core.conditional_norm import ConditionalModalityNorm
 from cen_mm.core.exchange_policies import FixedRatioExchange, RandomExchange
 from cen_mm.models.backbones import CENResNet
+from cen_mm.models.backbones.checkpoint_inflation import single_stream_key_map
 from cen_mm.models.backbones.modality_conv import ModalityConv2d
 
 STAGE_WISE = {18: r'layer\d\.0\.bn1', 50: r'layer\d\.0\.bn2'}
@@ -120,18 +120,22 @@ def test_cbn_backbone(shared_convs, tmp_path):
         changed[:, :3] += 1.0
         assert not torch.allclose(cbn(x)[1][-1], cbn(changed)[1][-1])
 
-    # a single-stream torchvision checkpoint inflates; the MLPs keep their init
+    # a single-stream checkpoint (torchvision key layout) inflates; the MLPs keep
+    # their initialisation
     if shared_convs:
-        torch.manual_seed(1)
-        tv = torchvision.models.resnet18()
-        path = tmp_path / 'r18.pth'
-        torch.save(tv.state_dict(), path)
-        model = CENResNet(depth=18, exchange=False, conditional_norm=dict(),
-                          init_cfg=dict(type='Pretrained', checkpoint=str(path)))
-        model.init_weights()
+        single = tiny(in_channels=(3, ), exchange=False)
+        with torch.no_grad():
+            for p in single.parameters():
+                p.uniform_(-1, 1)
+        keys = single_stream_key_map(single)
+        path = tmp_path / 'single.pth'
+        torch.save({keys[k]: v for k, v in single.state_dict().items()}, path)
+        model = tiny(exchange=False, conditional_norm=dict(),
+                     init_cfg=dict(type='Pretrained', checkpoint=str(path)))
         bn = model.layer2.get_submodule('1.bn2')
         assert isinstance(bn, ConditionalModalityNorm)
-        torch.testing.assert_close(bn.norms[1].weight, tv.layer2[1].bn2.weight)
+        torch.testing.assert_close(bn.norms[1].weight,
+                                   single.layer2.get_submodule('1.bn2').norms[0].weight)
         assert torch.all(bn.condition[2].weight == 0)
 
 
