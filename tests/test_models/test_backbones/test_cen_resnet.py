@@ -13,7 +13,8 @@ import torchvision
 from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from cen_mm.core import ModalityNorm, iter_exchanging_norms, subpart_bounds
+from cen_mm.core import (ModalityNorm, MultiStreamFeatures, iter_exchanging_norms,
+                         subpart_bounds)
 from cen_mm.models.backbones import (CENResNet, CheckpointInflationError,
                                      ModalityConv2d, single_stream_key_map)
 
@@ -308,10 +309,11 @@ def test_output_structure_d8():
                     dilations=(1, 1, 2, 4), contract_dilation=True).eval()
     with torch.no_grad():
         out = cen(torch.randn(2, 4, 64, 64))
-    assert isinstance(out, list) and len(out) == 2
+    assert isinstance(out, MultiStreamFeatures) and len(out) == 2
     expected = [(2, 256, 16, 16), (2, 512, 8, 8), (2, 1024, 8, 8), (2, 2048, 8, 8)]
     for stream in out:
         assert [tuple(f.shape) for f in stream] == expected
+    assert [tuple(f.shape) for f in out.stacked] == [(4, ) + e[1:] for e in expected]
     assert cen.out_channels == (256, 512, 1024, 2048)
     # contract_dilation: first block of a dilated stage uses d // 2
     dilation = {(i, j): getattr(cen, f'layer{i}')[j].conv2.dilation
