@@ -34,9 +34,10 @@ def _raise_on_sigterm(signum, frame):
 
 
 @contextlib.contextmanager
-def _sigterm_as_exit():
+def sigterm_as_exit():
     """SIGTERM -> ``SystemExit(143)`` in the block, if we are in the main thread and
-    nobody has installed a SIGTERM handler of their own."""
+    nobody has installed a SIGTERM handler of their own: ``finally`` blocks and
+    ``except BaseException`` clean-ups run when a job is killed (command lines)."""
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL):
         yield
@@ -61,7 +62,7 @@ def track_tasks(func: Callable, tasks: Sequence, nproc: int = 1,
         return track_progress(func, tasks, file=file)
     results = []
     bar = ProgressBar(len(tasks), file=file)
-    with _sigterm_as_exit():
+    with sigterm_as_exit():
         pool = multiprocessing.Pool(nproc, initializer=_default_sigterm)
         try:
             for result in pool.imap(func, tasks, chunksize=chunksize):

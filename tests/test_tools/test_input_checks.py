@@ -17,10 +17,10 @@ import torch
 from mmengine.config import Config
 
 from cen_mm.engine.runner import MissingDataError
-from cen_mm.seg.datasets.conversion import NYUDV2_SPEC, ConversionError, convert, main
+from cen_mm.seg.datasets.conversion import NYUDV2_SPEC, ConversionError, convert
 from cen_mm.utils import apply_data_root
 from tests.fixtures.rgbd_data import depth_raw_of, write_cmx_source
-from tests.fixtures.tools import ROOT, TINY_SEG, tool_env
+from tests.fixtures.tools import ROOT, TINY_SEG, load_tool, tool_env
 
 CONVERTER = Path(ROOT) / 'tools/model_converters/cen2mmseg.py'
 
@@ -148,6 +148,11 @@ def test_work_dir_under_a_file_is_one_error_line(tmp_path):
 
 
 # ------------------------------------------------------- interrupted converters
+def nyud_main(argv):
+    """``tools/dataset_converters/nyud.py``'s main, in-process."""
+    return load_tool('tools/dataset_converters/nyud.py').main(argv)
+
+
 def _dead_pid():
     proc = subprocess.Popen(['true'])
     proc.wait()
@@ -164,7 +169,7 @@ def test_converter_cleans_what_a_killed_run_left(tmp_path):
     backup = tmp_path / f'.nyud.old-{_dead_pid()}'
     backup.mkdir()
     (backup / 'meta.json').write_text('{}')
-    assert main(NYUDV2_SPEC, [src, '-o', str(out), '--overwrite']) == 0
+    assert nyud_main([src, '-o', str(out), '--overwrite']) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ['nyud', 'src']
     assert (out / 'meta.json').read_text() != '{}'  # restored, then replaced
 
@@ -173,13 +178,13 @@ def test_converter_file_as_parent_destination(tmp_path, capsys):
     src = write_cmx_source(str(tmp_path / 'src'), dict(train=[1], test=[2]),
                            num_classes=40)
     (tmp_path / 'afile').write_text('x')
-    assert main(NYUDV2_SPEC, [src, '-o', str(tmp_path / 'afile' / 'nyud')]) == 1
+    assert nyud_main([src, '-o', str(tmp_path / 'afile' / 'nyud')]) == 1
     err = capsys.readouterr().err
     assert f"{tmp_path / 'afile'} is a file, not a folder" in err
 
 
 _SLOW_CONVERT = textwrap.dedent('''
-    import sys, time
+    import runpy, sys, time
     import cen_mm.seg.datasets.conversion as conversion
     original = conversion.convert_sample
     def convert_sample(task):
@@ -187,7 +192,8 @@ _SLOW_CONVERT = textwrap.dedent('''
         return original(task)
     convert_sample.__module__ = conversion.__name__
     conversion.convert_sample = convert_sample
-    sys.exit(conversion.main(conversion.NYUDV2_SPEC, sys.argv[1:]))
+    sys.argv = ['tools/dataset_converters/nyud.py'] + sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name='__main__')
 ''')
 
 

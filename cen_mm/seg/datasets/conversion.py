@@ -1,6 +1,7 @@
 """Convert NYUDv2 / SUN RGB-D downloads into the layout of ``RGBDSegDataset``.
 
-Used by ``tools/dataset_converters/nyud.py`` and ``sunrgbd.py``. Accepted source layouts:
+The command lines are ``tools/dataset_converters/nyud.py`` and ``sunrgbd.py``
+(:func:`convert`, :func:`format_summary`). Accepted source layouts:
 
 ``cen`` — the official CEN / light-weight RefineNet NYUDv2 release::
 
@@ -28,7 +29,6 @@ import json
 import os
 import os.path as osp
 import shutil
-import signal
 import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -476,13 +476,10 @@ def _check_paths(src: str, out: str, overwrite: bool) -> None:
         raise ConversionError(f'output {out} exists and is not a directory')
 
 
-def _raise_on_sigterm(signum, frame):
-    raise SystemExit(128 + signum)
-
-
 def _run(tasks: List[tuple], nproc: int, desc: str) -> List[dict]:
     """``convert_sample`` over ``tasks`` (``--nproc`` workers), progress on stderr.
-    Errors, Ctrl-C and SIGTERM (see main) end the workers too: ``track_tasks``."""
+    Errors, Ctrl-C and SIGTERM (the command lines turn it into ``SystemExit``) end
+    the workers too: ``track_tasks``."""
     from cen_mm.utils.progress import track_tasks
     print(f'{desc}: {len(tasks)} images', file=sys.stderr)
     return track_tasks(convert_sample, tasks, nproc, chunksize=4, file=sys.stderr)
@@ -582,42 +579,3 @@ def convert(src: str, out: str, spec: DatasetSpec, layout: str = 'auto',
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return summary
-
-
-def main(spec: DatasetSpec, argv: Optional[Sequence[str]] = None) -> int:
-    """Command line entry shared by the dataset converters."""
-    import argparse
-    parser = argparse.ArgumentParser(
-        description=f'Convert {spec.display_name} into the cen_mm RGB-D layout '
-        f'(layouts: {", ".join(spec.layouts)}).')
-    parser.add_argument('src', help='the downloaded dataset folder')
-    parser.add_argument('-o', '--out', required=True, help='output folder (created)')
-    parser.add_argument('--layout', default='auto', choices=('auto', ) + spec.layouts)
-    parser.add_argument('--train-list', help='list of training samples (layout format)')
-    parser.add_argument('--test-list', help='list of test samples (layout format)')
-    parser.add_argument('--depth-encoding', default='auto',
-                        choices=('auto', 'linear', 'sunrgbd'),
-                        help='how stored depth maps to metres (auto: by dataset, dtype)')
-    parser.add_argument('--depth-scale', type=float,
-                        help='metres per stored unit for --depth-encoding linear')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing output folder')
-    parser.add_argument('--nproc', type=int, default=1, help='worker processes')
-    args = parser.parse_args(argv)
-    # SIGTERM (kill, job schedulers) unwinds like Ctrl-C: the temporary output is
-    # removed and the --nproc workers are terminated.
-    previous = signal.signal(signal.SIGTERM, _raise_on_sigterm)
-    try:
-        summary = convert(args.src, args.out, spec, layout=args.layout,
-                          train_list=args.train_list, test_list=args.test_list,
-                          depth_encoding=args.depth_encoding,
-                          depth_scale=args.depth_scale, overwrite=args.overwrite,
-                          nproc=args.nproc)
-    except ConversionError as err:
-        print(f'error: {err}', file=sys.stderr)
-        print(f'nothing was written to {args.out}', file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    print(format_summary(summary))
-    return 0

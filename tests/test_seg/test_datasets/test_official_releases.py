@@ -245,9 +245,9 @@ def test_nyudv2_command_line(nyu, tmp_path, capsys):
     text = capsys.readouterr().out
     assert 'NYUDv2' in text and 'train' in text and '795' in text
     check_nyu_output(out)
-    assert nyudv2_mat.main(argv) == 1  # exists, no --overwrite
+    assert run_tool('nyudv2_official.py', argv) == 1  # exists, no --overwrite
     assert 'already exists' in capsys.readouterr().err
-    assert nyudv2_mat.main(argv + ['--overwrite']) == 0
+    assert run_tool('nyudv2_official.py', argv + ['--overwrite']) == 0
 
 
 def test_nyudv2_bad_inputs(nyu, tmp_path):
@@ -490,7 +490,7 @@ def test_depth2hha_nyudv2_restartable(nyu, tmp_path, monkeypatch, capsys):
         meta = json.load(f)
     assert meta['modalities'] == ['rgb', 'depth', 'hha']
     assert meta['hha']['frames'] == 5 and meta['hha']['intrinsics'] == 'built-in nyudv2'
-    assert hha_folder.main([out]) == 1  # exists
+    assert run_tool('depth2hha.py', [out]) == 1  # exists
     assert 'already exists' in capsys.readouterr().err
 
     ds = DATASETS.build(dict(

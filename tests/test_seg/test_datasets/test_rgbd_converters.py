@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from cen_mm.seg.datasets.conversion import (NYUDV2_SPEC, SUNRGBD_SPEC, ConversionError,
-                                            convert, main)
+                                            convert)
 from cen_mm.seg.datasets.depth_io import decode_depth, encode_sunrgbd_depth
+from tests.fixtures.tools import load_tool
 from tests.fixtures.rgbd_data import (HOLE, SQUARE, depth_raw_of, label_of, rgb_of,
                                       write_cen_source, write_cmx_source, write_gray,
                                       write_rgb)
@@ -376,12 +377,15 @@ def test_parallel_conversion_error_ends_the_workers(cen_src, tmp_path, capsys):
 
 
 def test_cli_prints_summary_and_errors(cen_src, tmp_path, capsys):
+    """tools/dataset_converters/nyud.py's main: the summary table on stdout, one error
+    line on stderr."""
+    main = load_tool('tools/dataset_converters/nyud.py').main
     out = str(tmp_path / 'out')
-    assert main(NYUDV2_SPEC, [cen_src, '-o', out]) == 0
+    assert main([cen_src, '-o', out]) == 0
     text = capsys.readouterr().out
     assert 'NYUDv2 ->' in text and 'official' in text and '795' in text
     assert 'note: train: 2 of the 795' in text
-    assert main(NYUDV2_SPEC, [cen_src, '-o', out]) == 1
+    assert main([cen_src, '-o', out]) == 1
     err = capsys.readouterr().err
     assert err.startswith('error: output') and '--overwrite' in err
 

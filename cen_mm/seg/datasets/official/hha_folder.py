@@ -148,38 +148,3 @@ def write_hha_folder(data_root: str, dataset: Optional[str] = None,
     meta['hha'] = info
     atomic_write_json(meta_path, meta)
     return info
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """Command line of ``tools/dataset_converters/depth2hha.py``."""
-    import argparse
-    import sys
-    parser = argparse.ArgumentParser(
-        description='Compute HHA (Gupta et al. ECCV 2014) for a converted RGB-D dataset: '
-        'writes DATA_ROOT/hha/{train,test}/NAME.png. Restartable.')
-    parser.add_argument('data_root', help='a converted dataset (has meta.json, depth/)')
-    parser.add_argument('--dataset', choices=('nyudv2', 'sunrgbd'),
-                        help='built-in intrinsics to use (default: meta.json dataset)')
-    parser.add_argument('--intrinsics', type=float, nargs=4,
-                        metavar=('FX', 'FY', 'CX', 'CY'),
-                        help='one pinhole camera for every frame (pixels)')
-    parser.add_argument('--radius', type=int, default=3,
-                        help='normal-fitting window half size in pixels (default 3)')
-    parser.add_argument('--nproc', type=int, default=1, help='worker processes')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='recompute an existing hha/ folder')
-    args = parser.parse_args(argv)
-    try:
-        info = write_hha_folder(args.data_root, args.dataset, args.intrinsics,
-                                args.radius, args.nproc, args.overwrite)
-    except ConversionError as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print('interrupted: rerun the same command to resume', file=sys.stderr)
-        return 130
-    per = info['seconds_per_frame']
-    print(f"HHA written for {info['frames']} frames ({info['computed']} computed now"
-          + (f', {per:.3f} s per frame' if per is not None else '') +
-          f"; intrinsics: {info['intrinsics']}) -> {osp.join(args.data_root, 'hha')}")
-    return 0

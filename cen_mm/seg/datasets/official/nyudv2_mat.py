@@ -21,7 +21,7 @@ Restartable and atomic (see ``staging.py``).
 """
 import os.path as osp
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -29,8 +29,7 @@ import numpy as np
 from ..conversion import (IGNORE_INDEX, NYUDV2_SPEC, SPLITS, ConversionError,
                           _check_paths)
 from .matfile import as_index_vector, load_mat
-from .staging import (Staging, atomic_write_png, run_conversion, source_identity,
-                      split_summary)
+from .staging import Staging, atomic_write_png, source_identity, split_summary
 
 DEPTH_SOURCES = dict(raw='rawDepths', filled='depths')
 DEPTH_SCALE = 5000  # stored value per metre (depth_io: linear, scale 1/5000)
@@ -247,31 +246,3 @@ def _summary(mat, mapping, splits, out, depth, split_idx, stats, notes) -> dict:
                 depth_encoding=dict(type='linear', scale=1 / DEPTH_SCALE),
                 depth_source=depth, mapping=osp.abspath(mapping), splits=split_info,
                 notes=notes, complete=True)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """Command line of ``tools/dataset_converters/nyudv2_official.py``."""
-    import argparse
-
-    from ..conversion import format_summary
-    parser = argparse.ArgumentParser(
-        description='Convert the official NYUDv2 labeled .mat (+ 40-class mapping and '
-        'splits.mat) into the cen_mm RGB-D layout. Restartable: rerun the same command '
-        'after an interruption.')
-    parser.add_argument('mat', help='nyu_depth_v2_labeled.mat (MATLAB v7.3)')
-    parser.add_argument('--mapping', required=True,
-                        help='classMapping40.mat (mapClass) or nyuv2_40class_mapping.mat '
-                        '(mapping)')
-    parser.add_argument('--splits', required=True,
-                        help='splits.mat (trainNdxs, testNdxs; 1-based)')
-    parser.add_argument('-o', '--out', required=True, help='output folder (created)')
-    parser.add_argument('--depth', choices=tuple(DEPTH_SOURCES), default='raw',
-                        help='raw: rawDepths (0 = no measurement, as the CEN release); '
-                        'filled: depths (colourisation-filled)')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing output folder')
-    args = parser.parse_args(argv)
-    return run_conversion(
-        lambda: convert_nyudv2_mat(args.mat, args.mapping, args.splits, args.out,
-                                   depth=args.depth, overwrite=args.overwrite),
-        args.out, format_summary)

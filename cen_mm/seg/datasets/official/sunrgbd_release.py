@@ -32,7 +32,7 @@ from ..conversion import (IGNORE_INDEX, SPLITS, SUNRGBD_SPEC, ConversionError,
                           _check_paths)
 from .matfile import load_mat
 from .staging import (Staging, atomic_write_bytes, atomic_write_png,
-                      run_conversion, source_identity, split_summary)
+                      source_identity, split_summary)
 
 META_FILE = 'Metadata/SUNRGBDMeta.mat'
 SEG_FILE = 'Metadata/SUNRGBD2Dseg.mat'
@@ -294,27 +294,3 @@ def _summary(root, out, depth, split_path, tasks, stats, notes):
                    depth_encoding=dict(type='sunrgbd'), depth_source=depth,
                    splits=split_info, notes=notes, complete=True)
     return summary, camera
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """Command line of ``tools/dataset_converters/sunrgbd_official.py``."""
-    import argparse
-
-    from ..conversion import format_summary
-    parser = argparse.ArgumentParser(
-        description='Convert the official SUN RGB-D release (SUNRGBD/ + SUNRGBDtoolbox/) '
-        'into the cen_mm RGB-D layout (37 classes, 5285/5050 split). Restartable: rerun '
-        'the same command after an interruption.')
-    parser.add_argument('root', help='folder holding SUNRGBD/ (and SUNRGBDtoolbox/)')
-    parser.add_argument('-o', '--out', required=True, help='output folder (created)')
-    parser.add_argument('--toolbox', help='SUNRGBDtoolbox folder (default ROOT/'
-                        'SUNRGBDtoolbox)')
-    parser.add_argument('--depth', choices=tuple(DEPTH_FOLDERS), default='raw',
-                        help='raw: depth/ (0 = no measurement); filled: depth_bfx/')
-    parser.add_argument('--overwrite', action='store_true',
-                        help='replace an existing output folder')
-    args = parser.parse_args(argv)
-    return run_conversion(
-        lambda: convert_sunrgbd_release(args.root, args.out, toolbox=args.toolbox,
-                                        depth=args.depth, overwrite=args.overwrite),
-        args.out, format_summary)
