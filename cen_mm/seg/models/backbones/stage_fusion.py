@@ -79,8 +79,9 @@ def fusion_losses(fusions: nn.ModuleDict,
 def without_fusions(backbone: nn.Module, name: str = 'fusions'):
     """Temporarily detach the submodule ``name`` (e.g. while a checkpoint without
     fusion weights is loaded strictly into the rest)."""
-    blocks = backbone._modules.pop(name)
+    blocks = getattr(backbone, name)
+    delattr(backbone, name)  # nn.Module.__delattr__: unregisters the submodule
     try:
         yield
     finally:
-        backbone._modules[name] = blocks
+        setattr(backbone, name, blocks)
