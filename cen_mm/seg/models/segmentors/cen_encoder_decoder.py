@@ -229,7 +229,8 @@ class CENEncoderDecoder(EncoderDecoder):
                 per_stream = self.postprocess_result(
                     logits, [sample.clone() for sample in data_samples])
                 for result, stream in zip(results, per_stream):
-                    result.set_field(stream.pred_sem_seg, f'pred_sem_seg_s{m}')
+                    result.set_field(stream.pred_sem_seg,
+                                     f'pred_sem_seg_{stream_name(m)}')
         finally:
             self.test_cfg['output'] = chosen
         return results
