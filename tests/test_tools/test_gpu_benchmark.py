@@ -70,3 +70,57 @@ def test_sync_counter_counts_only_sync_warnings(monkeypatch):
     with tool.count_syncs(torch.device('cpu')) as syncs:
         pass
     assert syncs == [None]
+
+
+# ---- the modern-backbone family: MultiStreamBackbone (floor: the stock backbone) -----
+TINY_MIT_CONFIG = """
+model = dict(
+    type='CENEncoderDecoder',
+    data_preprocessor=dict(type='SegDataPreProcessor', mean=[0.] * 4, std=[1.] * 4,
+                           bgr_to_rgb=False),
+    backbone=dict(
+        type='MultiStreamBackbone', in_channels=(3, 1), exchange=True,
+        backbone=dict(type='mmseg.MixVisionTransformer', embed_dims=8, num_stages=2,
+                      num_layers=[1, 1], num_heads=[1, 2], patch_sizes=[7, 3],
+                      strides=[4, 2], sr_ratios=[2, 1], out_indices=(0, 1))),
+    decode_head=dict(type='SegformerHead', in_channels=[8, 16], in_index=[0, 1],
+                     channels=8, num_classes=5,
+                     norm_cfg=dict(type='BN', requires_grad=True)),
+    test_cfg=dict(mode='whole', output='ensemble'))
+"""
+
+
+def test_default_configs_cover_a_modern_backbone_family():
+    from mmengine.config import Config
+    tool = load_tool()
+    types = {}
+    for path in tool.DEFAULT_CONFIGS:
+        full = osp.join(ROOT, path)
+        assert osp.isfile(full), path
+        model = Config.fromfile(full).model
+        assert model.type == 'CENEncoderDecoder' and model.get('neck') is None
+        types[osp.basename(path)] = (model.backbone.type,
+                                     model.backbone.get('backbone', {}).get('type'))
+    assert types == {
+        'cen_refinenet_r101.py': ('CENResNet', None),
+        'cen_pspnet_r101.py': ('CENResNet', None),
+        'cen_segformer_mit-b2_nyud_rgbd.py': ('MultiStreamBackbone',
+                                              'mmseg.MixVisionTransformer')}
+
+
+def test_cpu_code_path_multi_stream_backbone(tmp_path, capsys):
+    tool = load_tool()
+    cfg = tmp_path / 'tiny_mit.py'
+    cfg.write_text(TINY_MIT_CONFIG)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        rows = tool.main(['--device', 'cpu', '--config', str(cfg), '--size', '32',
+                          '--batch', '1', '--iters', '1', '--warmup', '0',
+                          '--exchange-frac', '0.5', '--phases', 'infer'])
+    assert len(rows) == 1 and rows[0]['phase'] == 'infer'
+    row = rows[0]
+    # 2 streams, half of each sub-part below θ: a quarter of all pairs exchanged
+    assert row['streams'] == 2 and row['exchanged'] == 0.25
+    for key in ('cen', 'floor'):
+        assert row[key]['seconds'] > 0 and row[key]['peak_bytes'] > 0
+        assert row[key]['syncs'] is None
+    assert capsys.readouterr().out.count('| tiny_mit | 2 | infer | 25.0% |') == 1

@@ -1,5 +1,6 @@
 """GPU benchmark of CEN against its compute floor: step time, peak memory and host
-synchronisations, for CEN-RefineNet-R101 and CEN-PSPNet-R101.
+synchronisations, for CEN-RefineNet-R101, CEN-PSPNet-R101 and one modern-backbone
+family, CEN-SegFormer-MiT-B2 (``MultiStreamBackbone``).
 
     python tools/analysis_tools/gpu_benchmark.py [--device cuda] [--size 480]
         [--batch 2] [--iters 20] [--warmup 5] [--exchange-frac 0.2]
@@ -7,7 +8,9 @@ synchronisations, for CEN-RefineNet-R101 and CEN-PSPNet-R101.
 
 Everything it needs is in the repository: the model configs and random inputs (no
 data set, no pretrained weights). The CEN model and its floor (the same network as
-one stream at batch M*N) are built exactly as in ``benchmark_cen.py``, by the same
+one stream at batch M*N: for ``CENResNet`` the one-stream CENResNet with plain norms,
+for ``MultiStreamBackbone`` the stock mmseg / mmpretrain backbone in mmseg's
+``EncoderDecoder``) are built exactly as in ``benchmark_cen.py``, by the same
 package code (``cen_mm.utils.benchmark``: ``ModelPair``, timing, peak memory), with
 ``--exchange-frac`` of each stream's sub-part of every exchanging norm below θ
 (channels are really exchanged). Per model and phase
@@ -48,7 +51,9 @@ from cen_mm.utils.benchmark.timing import (median_ratio, synchronize,  # noqa: E
                                            time_alternating)
 
 DEFAULT_CONFIGS = ('configs/_base_/models/cen_refinenet_r101.py',
-                   'configs/_base_/models/cen_pspnet_r101.py')
+                   'configs/_base_/models/cen_pspnet_r101.py',
+                   # the modern-backbone family (MultiStreamBackbone around MiT-B2)
+                   'configs/cen/modern/cen_segformer_mit-b2_nyud_rgbd.py')
 SYNC_WARNING = 'called a synchronizing CUDA operation'
 MIB = 2**20
 
@@ -58,7 +63,9 @@ def parse_args(argv=None):
         description='GPU step time, peak memory and synchronisations of CEN models '
         'against the same network run as one stream (the compute floor).')
     parser.add_argument('--config', nargs='+', default=list(DEFAULT_CONFIGS),
-                        help='CENEncoderDecoder configs with a CENResNet backbone')
+                        help='CENEncoderDecoder configs with a CENResNet or '
+                        'MultiStreamBackbone backbone (default: RefineNet-R101, '
+                        'PSPNet-R101, SegFormer-MiT-B2)')
     parser.add_argument('--device', default='cuda',
                         help="'cuda[:i]' (default) or 'cpu' (the same code path)")
     parser.add_argument('--size', type=int, default=480, help='input side (pixels)')
