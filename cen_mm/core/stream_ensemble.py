@@ -265,11 +265,11 @@ def load_legacy_alpha(model: nn.Module, attr: str = 'ensemble') -> None:
     value is 1 whatever it was.
     """
 
-    def hook(state_dict, prefix, *args, **kwargs):
+    def hook(module, state_dict, prefix, *args, **kwargs):
         old = prefix + 'alpha'
         if old not in state_dict:
             return
-        ensemble = getattr(model, attr)
+        ensemble = getattr(module, attr)
         if getattr(ensemble, 'alpha', None) is not None:
             state_dict.setdefault(f'{prefix}{attr}.alpha', state_dict.pop(old))
         elif getattr(ensemble, 'num_streams', None) == 1:
@@ -277,4 +277,4 @@ def load_legacy_alpha(model: nn.Module, attr: str = 'ensemble') -> None:
         # otherwise (e.g. a ConcatFusionEnsemble) the old key stays unexpected, and a
         # strict load says so
 
-    model._register_load_state_dict_pre_hook(hook)
+    model.register_load_state_dict_pre_hook(hook)
