@@ -229,8 +229,9 @@ class CENResNet(BaseModule):
     Shapes:
         input: (N, sum(in_channels), H, W), the modalities stacked along channels in
         the order of ``in_channels``.
-        output: a list of M items; item m is the tuple of stream m's features at
-        ``out_indices``, each (N, C_l, H_l, W_l) (views into the stacked features).
+        output: :class:`~cen_mm.core.MultiStreamFeatures`: the levels at
+        ``out_indices`` on the M streams stacked stream-major, each
+        (M*N, C_l, H_l, W_l); ``.stream(m)`` gives stream m's (N, C_l, H_l, W_l).
     """
 
     arch_settings = {
