@@ -1,7 +1,8 @@
 """configs/cen/modern: the CEN configs on MiT-B2/-B5, Swin-T/-B and ConvNeXt-T/-B (RGB +
-depth and RGB + HHA, NYUDv2 and SUN RGB-D) and their no-exchange baselines build, exchange where documented,
-have identical parameters, and their optimizer settings reach the right parameters; one
-loss step of the MiT-B2 model.
+depth and RGB + HHA, NYUDv2 and SUN RGB-D) and their no-exchange baselines build,
+exchange where documented, have identical parameters, and their optimizer settings
+reach the right parameters (ConvNeXt: mmseg's stage-wise lr decay); one loss step of
+the MiT-B2 model.
 """
 import os.path as osp
 

@@ -27,7 +27,8 @@ def make(exchange=False):
 
 
 def per_stream_reference(norm, x, **kwargs):
-    return torch.cat([layer(x_m, **kwargs) for layer, x_m in zip(norm.norms, x.chunk(M))])
+    return torch.cat([layer(x_m, **kwargs)
+                      for layer, x_m in zip(norm.norms, x.chunk(M))])
 
 
 def grads(out, tensors, g):

@@ -16,7 +16,8 @@ a bare backbone, and each stream's private norm gets the learning rate of the la
 belongs to. The groups' ``param_names`` are then given back their real names. Models
 whose ``backbone`` is not a ``MultiStreamBackbone`` are passed to the parent unchanged.
 
-Config (mmseg's ConvNeXt-B recipe, ``convnext-base_upernet_8xb2-amp-160k_ade20k-512x512.py``)::
+Config (mmseg's ConvNeXt-B recipe,
+``configs/convnext/convnext-base_upernet_8xb2-amp-160k_ade20k-512x512.py``)::
 
     optim_wrapper = dict(
         type='OptimWrapper',
