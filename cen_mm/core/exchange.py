@@ -128,6 +128,52 @@ def exchange_by_indices(x: torch.Tensor,
     return _ChannelExchange.apply(x, channels, tuple(shape))
 
 
+def exchange_rows(channels: Optional[List[Optional[torch.Tensor]]], batch: int,
+                  num_channels: int) -> Optional[tuple]:
+    """The indices of :func:`exchange_indices` as rows of the (M*N*C, L) view of a
+    contiguous (M, N, C, *S) tensor (row ``(m*N + n)*C + c``), for
+    :func:`exchange_rows_in_place`: ``(dst, src)`` with ``dst`` (R,) the replaced
+    rows (stream-major, then sample, then channel, as :func:`_exchange_in_place`
+    writes them) and ``src`` ((M-1)*R,) their sources, j-major: block j holds, for
+    each replaced row of stream m, the row of the j-th stream m' != m (ascending m',
+    the order :func:`_others_mean` sums in). None if ``channels`` is None. Built
+    once per change of γ or N (kept in the inference plan)."""
+    if channels is None:
+        return None
+    num_streams = len(channels)
+    device = next(c for c in channels if c is not None).device
+    samples = torch.arange(batch, device=device).view(batch, 1)
+    dst, src = [], [[] for _ in range(num_streams - 1)]
+    for m, c in enumerate(channels):
+        if c is None:
+            continue
+        dst.append(((m * batch + samples) * num_channels + c).reshape(-1))
+        others = [k for k in range(num_streams) if k != m]
+        for j, k in enumerate(others):
+            src[j].append(((k * batch + samples) * num_channels + c).reshape(-1))
+    return torch.cat(dst), torch.cat([torch.cat(s) for s in src])
+
+
+def exchange_rows_in_place(rows: torch.Tensor, plan: Optional[tuple],
+                           num_streams: int) -> torch.Tensor:
+    """:func:`_exchange_in_place` on the (M*N*C, L) rows view with the row indices
+    of :func:`exchange_rows`, without autograd (inference): one gather of every
+    source row, M-2 in-place adds and a division (M > 2), one scatter. Bit-identical
+    to the per-stream loop (same operands, same order of additions). Returns
+    ``rows``."""
+    if plan is None:
+        return rows
+    dst, src = plan
+    gathered = rows.index_select(0, src).view(num_streams - 1, dst.numel(),
+                                              rows.shape[1])
+    total = gathered[0]
+    for j in range(1, num_streams - 1):
+        total.add_(gathered[j])
+    if num_streams > 2:
+        total.div_(num_streams - 1)
+    return rows.index_copy_(0, dst, total)
+
+
 def _exchange_in_place(streams: torch.Tensor,
                        channels: List[Optional[torch.Tensor]]) -> None:
     """Replace ``streams[m, :, channels[m]]`` (``streams``: (M, N, C, *S)) by the

@@ -37,7 +37,7 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 from .exchange import (EXCHANGE_MODES, _is_compiling, _others_means,
                        channel_exchange, exchange_by_indices, exchange_indices,
-                       exchange_mask)
+                       exchange_mask, exchange_rows, exchange_rows_in_place)
 from .exchange_policies import build_exchange_policy
 from .exchange_replacements import build_exchange_replacement
 from .subparts import subpart_mask
@@ -298,9 +298,11 @@ class ModalityNorm(nn.Module):
         """For the single-call paths without autograd (inference): ``(frozen_bn,
         weight, bias, mean, var, eps, channels)`` with the per-row tensors of
         :meth:`_rows` and the exchanged channels of
-        :func:`~cen_mm.core.exchange.exchange_indices` (also on accelerators: read
-        once per change of γ, not per call), kept while every parameter and buffer
-        they come from is unchanged; None where the general path applies."""
+        :func:`~cen_mm.core.exchange.exchange_indices` as rows of the (M*N*C, L)
+        view (:func:`~cen_mm.core.exchange.exchange_rows`; also on accelerators:
+        read once per change of γ, not per call), or None if none is exchanged;
+        kept while every parameter and buffer they come from is unchanged; None
+        where the general path applies."""
         # Runs for every norm of every forward: attributes are read from the layers'
         # dicts, as nn.Module.__getattr__ costs about 2 us a call.
         layers = list(self._modules['norms']._modules.values())
@@ -334,7 +336,8 @@ class ModalityNorm(nn.Module):
             weight, bias = self._rows('weight', 'bias', layers, batch)
             mean, var = (self._rows('running_mean', 'running_var', layers, batch)
                          if frozen_bn else (None, None))
-            channels = (exchange_indices(self.exchange_mask(), x.device)
+            channels = (exchange_rows(exchange_indices(self.exchange_mask(),
+                                                       x.device), batch, x.shape[1])
                         if self.exchange else None)
             return frozen_bn, weight, bias, mean, var, first.eps, channels
 
@@ -348,9 +351,8 @@ class ModalityNorm(nn.Module):
         y = torch.batch_norm(rows, weight, bias, mean, var, not frozen_bn, 0.0, eps,
                              torch.backends.cudnn.enabled)
         if channels is not None:
-            exchange_by_indices(y, channels, (self.num_streams,
-                                              x.shape[0] // self.num_streams,
-                                              *x.shape[1:]))
+            # two indexing ops on the rows (plus M-2 adds), not 2*M per-stream ones
+            exchange_rows_in_place(y.view(y.shape[1], -1), channels, self.num_streams)
         return y.view(x.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
