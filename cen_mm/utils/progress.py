@@ -12,6 +12,13 @@ joined on any exception, and reports progress with mmengine's ``ProgressBar``. W
 it runs in the main thread with SIGTERM at its default action, SIGTERM raises
 ``SystemExit(143)``, so that a killed run (job scheduler, ``kill``) ends its workers
 and unwinds the caller's clean-up instead of leaving orphans.
+
+Workers are started with the ``'spawn'`` method (a fresh interpreter each), never
+forked: forking a process that already runs threads (torch's and OpenCV's thread
+pools, a test runner, a notebook) can leave a lock held in the child, which then
+hangs for ever (seen in the test suite: a forked worker stuck in a futex and the
+parent in ``pool.join()``). ``func`` must therefore be importable (a module-level
+function), as the converters' are.
 """
 import contextlib
 import multiprocessing
@@ -63,7 +70,8 @@ def track_tasks(func: Callable, tasks: Sequence, nproc: int = 1,
     results = []
     bar = ProgressBar(len(tasks), file=file)
     with sigterm_as_exit():
-        pool = multiprocessing.Pool(nproc, initializer=_default_sigterm)
+        pool = multiprocessing.get_context('spawn').Pool(
+            nproc, initializer=_default_sigterm)
         try:
             for result in pool.imap(func, tasks, chunksize=chunksize):
                 results.append(result)

@@ -184,26 +184,27 @@ def test_converter_file_as_parent_destination(tmp_path, capsys):
 
 
 _SLOW_CONVERT = textwrap.dedent('''
-    import runpy, sys, time
+    import runpy, sys
     import cen_mm.seg.datasets.conversion as conversion
-    original = conversion.convert_sample
-    def convert_sample(task):
-        time.sleep(0.5)
-        return original(task)
-    convert_sample.__module__ = conversion.__name__
-    conversion.convert_sample = convert_sample
+    from tests.fixtures.progress_tasks import slow_convert_sample
+    conversion.convert_sample = slow_convert_sample  # importable by spawned workers
     sys.argv = ['tools/dataset_converters/nyud.py'] + sys.argv[1:]
     runpy.run_path(sys.argv[0], run_name='__main__')
 ''')
 
 
 def _children(pid):
+    """The pool workers among ``pid``'s children (spawned interpreters, not
+    multiprocessing's resource tracker)."""
     kids = []
     for entry in os.listdir('/proc'):
         if entry.isdigit():
             try:
                 with open(f'/proc/{entry}/stat') as f:
-                    if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+                    if int(f.read().rsplit(')', 1)[1].split()[1]) != pid:
+                        continue
+                with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                    if b'spawn_main' in f.read():
                         kids.append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass

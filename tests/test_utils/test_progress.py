@@ -14,21 +14,11 @@ import pytest
 from mmengine.utils import track_parallel_progress
 
 from cen_mm.utils.progress import track_tasks
+from tests.fixtures.progress_tasks import fail_first_then_sleep, square
 from tests.fixtures.tools import ROOT, tool_env
 
 
-def square(x):
-    return x * x
-
-
-def fail_first_then_sleep(x):
-    if x == 0:
-        raise ValueError('bad task 0')
-    time.sleep(0.3)
-    return x
-
-
-@pytest.mark.parametrize('nproc', [1, 2])
+@pytest.mark.parametrize('nproc', [1, pytest.param(2, marks=pytest.mark.e2e)])
 def test_results_in_order_with_a_progress_bar(nproc):
     out = io.StringIO()
     assert track_tasks(square, list(range(7)), nproc, chunksize=2,
@@ -36,49 +26,66 @@ def test_results_in_order_with_a_progress_bar(nproc):
     assert '7/7' in out.getvalue()
 
 
+@pytest.mark.e2e  # spawns 2 interpreters: seconds
 def test_workers_end_with_an_error():
     with pytest.raises(ValueError, match='bad task 0'):
         track_tasks(fail_first_then_sleep, list(range(20)), 2, file=io.StringIO())
     assert multiprocessing.active_children() == []
 
 
+_MMENGINE_POOL_CHECK = textwrap.dedent('''
+    import io, multiprocessing
+    from mmengine.utils import track_parallel_progress
+    from tests.fixtures.progress_tasks import fail_first_then_sleep
+    if __name__ == '__main__':
+        try:
+            track_parallel_progress(fail_first_then_sleep, list(range(20)), 2,
+                                    file=io.StringIO())
+        except ValueError as exc:
+            tb, pool = exc.__traceback__, None
+            while tb is not None:  # the helper's pool, from its frame
+                pool = tb.tb_frame.f_locals.get('pool', pool)
+                tb = tb.tb_next
+            print('alive after the error:', len(multiprocessing.active_children()))
+            pool.terminate()
+            pool.join()
+''')
+
+
 def test_still_needed_mmengine_pool_outlives_an_error():
-    """Retire check: when mmengine's helper ends its workers on an error, use it."""
-    with pytest.raises(ValueError) as excinfo:
-        track_parallel_progress(fail_first_then_sleep, list(range(20)), 2,
-                                file=io.StringIO())
-    tb, pool = excinfo.tb, None
-    while tb is not None:  # the helper's pool, from its frame, to end it here
-        pool = tb.tb_frame.f_locals.get('pool', pool)
-        tb = tb.tb_next
-    try:
-        assert len(multiprocessing.active_children()) == 2
-    finally:
-        pool.terminate()
-        pool.join()
-    assert multiprocessing.active_children() == []
+    """Retire check: when mmengine's helper ends its workers on an error, use it.
+    Run in a fresh interpreter: mmengine's pool forks, and forking this (threaded)
+    test process can hang a worker."""
+    out = subprocess.run([sys.executable, '-c', _MMENGINE_POOL_CHECK], cwd=ROOT,
+                         env=tool_env(), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert 'alive after the error: 2' in out.stdout, out.stdout + out.stderr[-2000:]
 
 
 _SLOW_TASKS = textwrap.dedent('''
-    import sys, time
+    import sys
     from cen_mm.utils.progress import track_tasks
-    def slow(x):
-        time.sleep(0.5)
-        return x
-    try:
-        track_tasks(slow, list(range(200)), 2, file=sys.stderr)
-    finally:
-        print('caller clean-up ran', flush=True)
+    from tests.fixtures.progress_tasks import slow
+    if __name__ == '__main__':
+        try:
+            track_tasks(slow, list(range(200)), 2, file=sys.stderr)
+        finally:
+            print('caller clean-up ran', flush=True)
 ''')
 
 
 def _children(pid):
+    """The pool workers among ``pid``'s children (not multiprocessing's resource
+    tracker)."""
     kids = []
     for entry in os.listdir('/proc'):
         if entry.isdigit():
             try:
                 with open(f'/proc/{entry}/stat') as f:
-                    if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+                    if int(f.read().rsplit(')', 1)[1].split()[1]) != pid:
+                        continue
+                with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                    if b'spawn_main' in f.read():
                         kids.append(int(entry))
             except (OSError, IndexError, ValueError):
                 pass
