@@ -37,7 +37,8 @@ from torch.nn.modules.instancenorm import _InstanceNorm
 
 from .exchange import (EXCHANGE_MODES, _is_compiling, _others_means,
                        channel_exchange, exchange_by_indices, exchange_indices,
-                       exchange_mask, exchange_rows, exchange_rows_in_place)
+                       exchange_by_rows, exchange_mask, exchange_rows,
+                       exchange_rows_in_place)
 from .exchange_policies import build_exchange_policy
 from .exchange_replacements import build_exchange_replacement
 from .subparts import subpart_mask
@@ -352,7 +353,8 @@ class ModalityNorm(nn.Module):
                              torch.backends.cudnn.enabled)
         if channels is not None:
             # two indexing ops on the rows (plus M-2 adds), not 2*M per-stream ones
-            exchange_rows_in_place(y.view(y.shape[1], -1), channels, self.num_streams)
+            exchange_rows_in_place(y.view(y.shape[1], -1), channels[:2],
+                                   self.num_streams)
         return y.view(x.shape)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -378,12 +380,15 @@ class ModalityNorm(nn.Module):
             # in place on the norm's own output (not a view of it), see channel_exchange
             shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
             if y.device.type == 'cpu' and not _is_compiling():
-                # the indexed path; its indices depend only on γ (detached)
-                channels = self._cached(
+                # the indexed path on the (M*N*C, L) rows; its row indices depend
+                # only on γ (detached) and N
+                rows = self._cached(
                     'exchange', [n.weight for n in self._layers()],
-                    (self.threshold, self.exchange_mode, y.device),
-                    lambda: exchange_indices(self.exchange_mask(), y.device))
-                y = exchange_by_indices(y, channels, shape)
+                    (self.threshold, self.exchange_mode, y.device, shape[1]),
+                    lambda: exchange_rows(exchange_indices(self.exchange_mask(),
+                                                           y.device),
+                                          shape[1], shape[2]))
+                y = exchange_by_rows(y, rows, self.num_streams)
             else:
                 y = channel_exchange(y, self.exchange_mask(), streams_shape=shape)
         if y.shape == x.shape:
