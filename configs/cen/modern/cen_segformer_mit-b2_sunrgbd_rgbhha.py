@@ -8,19 +8,13 @@
 # (not trained yet). theta / lambda: the papers' BN values, not tuned for LayerNorm. Its
 # no-exchange baseline: cen_segformer_mit-b2_sunrgbd_rgbhha_no-exchange.py.
 #   python tools/train.py configs/cen/modern/cen_segformer_mit-b2_sunrgbd_rgbhha.py
+# Schedule (300 epochs): _base_/schedule_cmx_adamw_300e_sunrgbd.py.
 _base_ = [
     '../../_base_/models/cen_segformer_mit-b2.py', './_base_/sunrgbd_rgbhha_480x480.py',
     '../../_base_/default_runtime.py',
-    './_base_/schedule_cmx_adamw_500e.py'
+    './_base_/schedule_cmx_adamw_300e_sunrgbd.py'
 ]
 model = dict(
     data_preprocessor=_base_.rgbd_data_preprocessor,
     backbone=dict(in_channels=_base_.rgbd_modality_channels),
     decode_head=dict(num_classes=37))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=10,
-         convert_to_iter_based=True),  # DFormer C.warm_up_epoch
-    dict(type='PolyLR', power=0.9, eta_min=0.0, by_epoch=True, begin=10, end=300,
-         convert_to_iter_based=True),  # DFormer C.lr_power
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=25)

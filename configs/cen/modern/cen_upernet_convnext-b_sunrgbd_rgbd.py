@@ -10,25 +10,17 @@
 # Encoder, heads and checkpoint: ../../_base_/models/cen_upernet_convnext-b.py (mmseg
 # 1.2.2 convnext-base_upernet_8xb2-amp-160k_ade20k-512x512.py, whose layer-wise lr decay
 # uses num_layers=12, set below).
+# Schedule (300 epochs): _base_/schedule_upernet_convnext_adamw_300e_sunrgbd.py.
 _base_ = [
     '../../_base_/models/cen_upernet_convnext-b.py', './_base_/sunrgbd_rgbd_480x480.py',
     '../../_base_/default_runtime.py',
-    './_base_/schedule_upernet_convnext_adamw_500e.py'
+    './_base_/schedule_upernet_convnext_adamw_300e_sunrgbd.py'
 ]
 model = dict(
     data_preprocessor=_base_.rgbd_data_preprocessor,
     backbone=dict(in_channels=_base_.rgbd_modality_channels),
     decode_head=dict(num_classes=37),
     auxiliary_head=dict(num_classes=37))
-param_scheduler = [
-    # mmseg's 1500-iteration warm-up, rounded up to whole epochs (5 epochs = 1655
-    # iterations at 331 per epoch)
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=True, begin=5, end=300,
-         convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=25)
 # mmseg 1.2.2 convnext-base_upernet_8xb2-amp-160k_ade20k-512x512.py: num_layers 12
 # (tiny: 6) in the layer-wise lr decay of _base_/schedule_upernet_convnext_adamw_500e.py
 optim_wrapper = dict(paramwise_cfg=dict(num_layers=12))

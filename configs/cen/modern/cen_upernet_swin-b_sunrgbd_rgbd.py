@@ -10,22 +10,14 @@
 # Encoder, heads and checkpoint: ../../_base_/models/cen_upernet_swin-b.py (mmseg 1.2.2
 # swin-base-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py; mmseg uses the
 # same optimizer for Swin-T and -B).
+# Schedule (300 epochs): _base_/schedule_upernet_swin_adamw_300e_sunrgbd.py.
 _base_ = [
     '../../_base_/models/cen_upernet_swin-b.py', './_base_/sunrgbd_rgbd_480x480.py',
     '../../_base_/default_runtime.py',
-    './_base_/schedule_upernet_swin_adamw_500e.py'
+    './_base_/schedule_upernet_swin_adamw_300e_sunrgbd.py'
 ]
 model = dict(
     data_preprocessor=_base_.rgbd_data_preprocessor,
     backbone=dict(in_channels=_base_.rgbd_modality_channels),
     decode_head=dict(num_classes=37),
     auxiliary_head=dict(num_classes=37))
-param_scheduler = [
-    # mmseg's 1500-iteration warm-up, rounded up to whole epochs (5 epochs = 1655
-    # iterations at 331 per epoch)
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=True, begin=0, end=5,
-         convert_to_iter_based=True),
-    dict(type='PolyLR', power=1.0, eta_min=0.0, by_epoch=True, begin=5, end=300,
-         convert_to_iter_based=True),
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=300, val_interval=25)
