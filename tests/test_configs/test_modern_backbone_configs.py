@@ -13,6 +13,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 
 from cen_mm.core import iter_exchanging_norms
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(ROOT, 'configs', 'cen', 'modern')
@@ -46,14 +47,6 @@ MODELS_EXPECTED = {
     'cen_upernet_convnext-b_sunrgbd_rgbd': (3 + 3 + 27 + 3, 87.6),
     'cen_upernet_convnext-b_sunrgbd_rgbhha': (3 + 3 + 27 + 3, 87.6),
 }
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def build(stem):

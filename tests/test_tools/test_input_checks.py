@@ -2,7 +2,6 @@
 the fix: cen2mmseg sources/destinations, depth in the wrong unit, missing data,
 ``--cfg-options data_root``, converters killed earlier."""
 import importlib.util
-import os
 import os.path as osp
 import signal
 import subprocess
@@ -19,6 +18,7 @@ from mmengine.config import Config
 from cen_mm.engine.runner import MissingDataError
 from cen_mm.seg.datasets.conversion import NYUDV2_SPEC, ConversionError, convert
 from cen_mm.utils import apply_data_root
+from tests.fixtures.processes import spawned_children
 from tests.fixtures.rgbd_data import depth_raw_of, write_cmx_source
 from tests.fixtures.tools import ROOT, TINY_SEG, load_tool, tool_env
 
@@ -193,24 +193,6 @@ _SLOW_CONVERT = textwrap.dedent('''
 ''')
 
 
-def _children(pid):
-    """The pool workers among ``pid``'s children (spawned interpreters, not
-    multiprocessing's resource tracker)."""
-    kids = []
-    for entry in os.listdir('/proc'):
-        if entry.isdigit():
-            try:
-                with open(f'/proc/{entry}/stat') as f:
-                    if int(f.read().rsplit(')', 1)[1].split()[1]) != pid:
-                        continue
-                with open(f'/proc/{entry}/cmdline', 'rb') as f:
-                    if b'spawn_main' in f.read():
-                        kids.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return kids
-
-
 @pytest.mark.e2e
 def test_sigterm_ends_converter_workers_and_removes_temp(tmp_path):
     src = write_cmx_source(str(tmp_path / 'src'), dict(train=list(range(12)),
@@ -223,7 +205,7 @@ def test_sigterm_ends_converter_workers_and_removes_temp(tmp_path):
     deadline = time.time() + 60
     while time.time() < deadline and len(workers) < 2:
         time.sleep(0.2)
-        workers = _children(proc.pid)
+        workers = spawned_children(proc.pid)
     assert len(workers) == 2, 'the converter did not start its 2 workers'
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)

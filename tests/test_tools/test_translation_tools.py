@@ -18,6 +18,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 from tests.fixtures.tools import ROOT, run, train
 from tests.fixtures.translation_data import (write_stand_in_inception,
                                              write_tiny_taskonomy)
@@ -32,15 +33,6 @@ CONFIGS = {
 DEMO = osp.join(ROOT, 'configs', 'cen_pix2pix',
                 'cen-pix2pix_demo_synth_rgb+edge-to-depth_cpu.py')
 NUM_VAL = 4
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny convs run far faster on one thread, and the machine may be shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 
 def config_path(kind):

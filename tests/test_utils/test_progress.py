@@ -14,6 +14,7 @@ import pytest
 from mmengine.utils import track_parallel_progress
 
 from cen_mm.utils.progress import track_tasks
+from tests.fixtures.processes import spawned_children
 from tests.fixtures.progress_tasks import fail_first_then_sleep, square
 from tests.fixtures.tools import ROOT, tool_env
 
@@ -74,24 +75,6 @@ _SLOW_TASKS = textwrap.dedent('''
 ''')
 
 
-def _children(pid):
-    """The pool workers among ``pid``'s children (not multiprocessing's resource
-    tracker)."""
-    kids = []
-    for entry in os.listdir('/proc'):
-        if entry.isdigit():
-            try:
-                with open(f'/proc/{entry}/stat') as f:
-                    if int(f.read().rsplit(')', 1)[1].split()[1]) != pid:
-                        continue
-                with open(f'/proc/{entry}/cmdline', 'rb') as f:
-                    if b'spawn_main' in f.read():
-                        kids.append(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return kids
-
-
 @pytest.mark.e2e
 def test_sigterm_ends_the_workers_and_unwinds_the_caller():
     proc = subprocess.Popen([sys.executable, '-c', _SLOW_TASKS], cwd=ROOT,
@@ -101,7 +84,7 @@ def test_sigterm_ends_the_workers_and_unwinds_the_caller():
     deadline = time.time() + 60
     while time.time() < deadline and len(workers) < 2:
         time.sleep(0.2)
-        workers = _children(proc.pid)
+        workers = spawned_children(proc.pid)
     assert len(workers) == 2, 'the 2 workers did not start'
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)

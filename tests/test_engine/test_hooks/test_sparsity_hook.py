@@ -62,18 +62,27 @@ def assert_params(model, expected, rtol=0.0, atol=0.0):
                                    msg=lambda m, n=n: f'{n}: {m}')
 
 
+def hooked_first_step(model, wrapper, batch_seed, **hook_kwargs):
+    """Attach ``CENSparsityHook(lambda_=LAMBDA, **hook_kwargs)`` and take one update on
+    ``make_batch(batch_seed)``; returns what the expected values are built from: the
+    plain gradients, the parameters before the step and the γ penalty masks (by name).
+    """
+    batch = make_batch(batch_seed)
+    g = reference_grads(model, [batch])
+    p0 = params_before(model)
+    masks = {n: m for n, (_, m) in gamma_params(model).items()}
+    CENSparsityHook(lambda_=LAMBDA, **hook_kwargs).attach(model, wrapper)
+    wrapper.update_params(toy_loss(model, batch))
+    return g, p0, masks
+
+
 # ---- one step by hand ----------------------------------------------------------------
 def test_subgradient_sgd_one_step_by_hand():
     model = build_model()
     lr, mom, wd = 0.1, 0.9, 1e-2
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=lr, momentum=mom,
                                            weight_decay=wd))
-    batch = make_batch(1)
-    g = reference_grads(model, [batch])
-    p0 = params_before(model)
-    masks = {n: m for n, (_, m) in gamma_params(model).items()}
-    CENSparsityHook(lambda_=LAMBDA).attach(model, wrapper)
-    wrapper.update_params(toy_loss(model, batch))
+    g, p0, masks = hooked_first_step(model, wrapper, 1)
     # first SGD step: buf = d_p = grad + wd*p; p -= lr*buf
     expected = {n: p0[n] - lr * ((g[n] + (LAMBDA * torch.sign(p0[n]) * masks[n]
                                           if n in masks else 0)) + wd * p0[n])
@@ -91,12 +100,7 @@ def test_subgradient_adam_one_step_by_hand():
     lr, wd, eps = 1e-3, 1e-2, 1e-8
     wrapper = OptimWrapper(torch.optim.Adam(model.parameters(), lr=lr, eps=eps,
                                             weight_decay=wd))
-    batch = make_batch(2)
-    g = reference_grads(model, [batch])
-    p0 = params_before(model)
-    masks = {n: m for n, (_, m) in gamma_params(model).items()}
-    CENSparsityHook(lambda_=LAMBDA).attach(model, wrapper)
-    wrapper.update_params(toy_loss(model, batch))
+    g, p0, masks = hooked_first_step(model, wrapper, 2)
     expected = {}
     for n in p0:
         pen = LAMBDA * torch.sign(p0[n]) * masks[n] if n in masks else 0
@@ -110,12 +114,7 @@ def test_penalty_on_all_channels_option():
     model = build_model()
     lr = 0.1
     wrapper = OptimWrapper(torch.optim.SGD(model.parameters(), lr=lr))
-    batch = make_batch(3)
-    g = reference_grads(model, [batch])
-    p0 = params_before(model)
-    CENSparsityHook(lambda_=LAMBDA, penalty_channels='all').attach(model, wrapper)
-    wrapper.update_params(toy_loss(model, batch))
-    gammas = gamma_params(model)
+    g, p0, gammas = hooked_first_step(model, wrapper, 3, penalty_channels='all')
     expected = {n: p0[n] - lr * (g[n] + (LAMBDA * torch.sign(p0[n])
                                          if n in gammas else 0)) for n in p0}
     assert_params(model, expected, atol=1e-15)
@@ -288,12 +287,7 @@ def test_amp_loss_scaled_step(cpu_amp, kind, wrapper_type):
                           loss_scale=1024.0)
     if kind == 'adam_fused':  # grads reach the pre-hook still scaled
         assert wrapper.optimizer._step_supports_amp_scaling
-    batch = make_batch(9)
-    g = reference_grads(model, [batch])
-    p0 = params_before(model)
-    masks = {n: m for n, (_, m) in gamma_params(model).items()}
-    CENSparsityHook(lambda_=LAMBDA).attach(model, wrapper)
-    wrapper.update_params(toy_loss(model, batch))
+    g, p0, masks = hooked_first_step(model, wrapper, 9)
     assert wrapper.loss_scaler.get_scale() == 1024.0
     assert_params(model, _expected_first_step(kind, p0, g, masks), rtol=1e-10,
                   atol=1e-14)

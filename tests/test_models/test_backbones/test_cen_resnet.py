@@ -17,19 +17,11 @@ from cen_mm.core import (ModalityNorm, MultiStreamFeatures, iter_exchanging_norm
                          subpart_bounds)
 from cen_mm.models.backbones import (CENResNet, CheckpointInflationError,
                                      ModalityConv2d, single_stream_key_map)
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 STAGE_BLOCKS = {18: (2, 2, 2, 2), 34: (3, 4, 6, 3), 50: (3, 4, 6, 3),
                 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 ATOL = 1e-4
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny convs run far faster on one thread, and the CI machine is shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ---- helpers -----------------------------------------------------------------------
@@ -347,36 +339,31 @@ def _save(path, state):
     return path
 
 
-def test_inflation_missing_key(tv_checkpoints, tmp_path):
-    tv, _ = tv_checkpoints[18]
-    state = tv.state_dict()
-    del state['layer2.1.bn2.running_var']
-    path = _save(tmp_path / 'missing.pth', state)
-    with pytest.raises(CheckpointInflationError,
-                       match=r'(?s)missing.pth.*missing keys 1: '
-                       r'\[layer2\.1\.bn2\.running_var\]'):
-        pretrained(path, depth=18)
+# A torchvision ResNet-18 state dict edited (key -> new tensor; None: key removed) and
+# the error that names the edit.
+BAD_CHECKPOINTS = {
+    'missing': ({'layer2.1.bn2.running_var': None},
+                r'(?s)missing.pth.*missing keys 1: \[layer2\.1\.bn2\.running_var\]'),
+    'shape': ({'layer3.0.conv1.weight': (256, 128, 1, 1)},
+              r'wrong shape 1: \[layer3\.0\.conv1\.weight \(checkpoint '
+              r'\(256, 128, 1, 1\), model \(256, 128, 3, 3\)\)\]'),
+    # a head key is ignored, any other unknown key is an error
+    'extra': ({'decode_head.conv_seg.weight': (1, ), 'neck.lateral.weight': (1, )},
+              r'unexpected keys 1: \[neck\.lateral\.weight\]'),
+}
 
 
-def test_inflation_wrong_shape(tv_checkpoints, tmp_path):
-    tv, _ = tv_checkpoints[18]
-    state = tv.state_dict()
-    state['layer3.0.conv1.weight'] = torch.zeros(256, 128, 1, 1)
-    path = _save(tmp_path / 'shape.pth', state)
-    with pytest.raises(CheckpointInflationError,
-                       match=r'wrong shape 1: \[layer3\.0\.conv1\.weight \(checkpoint '
-                       r'\(256, 128, 1, 1\), model \(256, 128, 3, 3\)\)\]'):
-        pretrained(path, depth=18)
-
-
-def test_inflation_unexpected_key_and_heads_ignored(tv_checkpoints, tmp_path):
-    tv, _ = tv_checkpoints[18]
-    state = tv.state_dict()
-    state['decode_head.conv_seg.weight'] = torch.zeros(1)  # head: ignored
-    state['neck.lateral.weight'] = torch.zeros(1)  # not a head: error
-    path = _save(tmp_path / 'extra.pth', state)
-    with pytest.raises(CheckpointInflationError,
-                       match=r'unexpected keys 1: \[neck\.lateral\.weight\]'):
+@pytest.mark.parametrize('case', sorted(BAD_CHECKPOINTS))
+def test_inflation_reports_bad_checkpoint(tv_checkpoints, tmp_path, case):
+    edits, match = BAD_CHECKPOINTS[case]
+    state = tv_checkpoints[18][0].state_dict()
+    for key, shape in edits.items():
+        if shape is None:
+            del state[key]
+        else:
+            state[key] = torch.zeros(shape)
+    path = _save(tmp_path / f'{case}.pth', state)
+    with pytest.raises(CheckpointInflationError, match=match):
         pretrained(path, depth=18)
 
 

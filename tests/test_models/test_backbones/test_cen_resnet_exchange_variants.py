@@ -12,16 +12,9 @@ from cen_mm.core.exchange_policies import FixedRatioExchange, RandomExchange
 from cen_mm.models.backbones import CENResNet
 from cen_mm.models.backbones.checkpoint_inflation import single_stream_key_map
 from cen_mm.models.backbones.modality_conv import ModalityConv2d
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 STAGE_WISE = {18: r'layer\d\.0\.bn1', 50: r'layer\d\.0\.bn2'}
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def tiny(depth=18, **kwargs):

@@ -26,6 +26,7 @@ from cen_mm.core import ModalityNorm, iter_exchanging_norms
 from cen_mm.core.modality_layer_norm import ModalityLayerNorm
 from cen_mm.models.backbones import (CENResNet, CheckpointInflationError,
                                      MultiStreamBackbone)
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 ATOL = 1e-5
 THETA = 2e-2
@@ -57,14 +58,6 @@ EXPECTED_EXCHANGE = {
     'convnext': r'stages\.\d\.\d\.norm',
 }
 IN_CHANNELS = (3, 1)  # RGB + depth, depth tiled to 3 channels
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 # ---- helpers -----------------------------------------------------------------------

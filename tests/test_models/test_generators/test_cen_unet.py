@@ -12,16 +12,9 @@ import torch.nn.functional as F
 from cen_mm.core import ModalityNorm, iter_exchanging_norms, subpart_mask
 from cen_mm.models.generators import (CENPatchDiscriminator, CENUnetGenerator,
                                       StreamGridNorm, unet_channels)
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 IN_AFFINE = dict(type='IN', affine=True)
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def randomize_affine(module, seed=0, low=0.5, high=1.5):

@@ -10,14 +10,7 @@ import torch
 import torch.nn as nn
 
 from cen_mm.models.generators import CENUnetGenerator
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 
 def tiny(**kw):

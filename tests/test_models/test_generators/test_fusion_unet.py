@@ -11,18 +11,11 @@ from cen_mm.models.fusion import AlignFusion
 from cen_mm.models.generators import (CENUnetGenerator, FusionUnetGenerator,
                                       unet_channels)
 from cen_mm.models.generators.fusion_unet import fusion_layer_indices
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 FUSIONS = ('ConcatFusion', 'AverageFusion', 'AlignFusion', 'SSMAFusion')
 POINTS = ('early', 'middle', 'late', 'all')
 TINY = dict(num_down=5, base_channels=4, use_dropout=False)
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @MODELS.register_module(force=True)

@@ -23,6 +23,7 @@ from cen_mm.translation.evaluation import (TranslationFID, TranslationKID,
                                            kid_over_subsets, load_local_inception)
 from cen_mm.translation.evaluation import fid as fid_module
 from mmagic.registry import MODELS
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 SIZE, NUM, SEED = 16, 10, 50
 TASKS = [dict(inputs=['edge_occlusion', 'depth_zbuffer'], target='rgb')]
@@ -34,15 +35,6 @@ def mmagic_default_scope():
     from mmengine.registry import DefaultScope
     with DefaultScope.overwrite_default_scope('mmagic'):
         yield
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """Tiny convs run far faster on one thread, and the machine may be shared."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
 
 
 

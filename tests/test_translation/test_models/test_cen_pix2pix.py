@@ -13,6 +13,7 @@ import cen_mm.translation  # noqa: F401
 from cen_mm.translation.datasets import SynthMultiDomainDataset
 from cen_mm.translation.models import CENPix2Pix, parse_tasks
 from mmagic.registry import MODELS
+from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 SIZE = 16
 
@@ -24,14 +25,6 @@ def mmagic_default_scope():
     with DefaultScope.overwrite_default_scope('mmagic'):
         yield
 
-
-
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def build(tasks, **kw):
