@@ -17,36 +17,23 @@ from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(ROOT, 'configs', 'cen', 'modern')
-# config stem -> (exchanging norms: 2 per MiT/Swin block, 1 per ConvNeXt block,
-#                 backbone parameters of one stream's network in millions)
-MODELS_EXPECTED = {
-    'cen_segformer_mit-b2_nyud_rgbd': (2 * (3 + 4 + 6 + 3), 24.2),
-    'cen_segformer_mit-b2_nyud_rgbhha': (2 * (3 + 4 + 6 + 3), 24.2),
-    'cen_upernet_swin-t_nyud_rgbd': (2 * (2 + 2 + 6 + 2), 27.5),
-    'cen_upernet_convnext-t_nyud_rgbd': (3 + 3 + 9 + 3, 27.8),
-    'cen_upernet_swin-t_nyud_rgbhha': (2 * (2 + 2 + 6 + 2), 27.5),
-    'cen_upernet_convnext-t_nyud_rgbhha': (3 + 3 + 9 + 3, 27.8),
-    # the larger encoders (mmseg's MiT-B5 / Swin-B, mmpretrain's ConvNeXt-B)
-    'cen_segformer_mit-b5_nyud_rgbd': (2 * (3 + 6 + 40 + 3), 81.4),
-    'cen_segformer_mit-b5_nyud_rgbhha': (2 * (3 + 6 + 40 + 3), 81.4),
-    'cen_upernet_swin-b_nyud_rgbd': (2 * (2 + 2 + 18 + 2), 86.7),
-    'cen_upernet_swin-b_nyud_rgbhha': (2 * (2 + 2 + 18 + 2), 86.7),
-    'cen_upernet_convnext-b_nyud_rgbd': (3 + 3 + 27 + 3, 87.6),
-    'cen_upernet_convnext-b_nyud_rgbhha': (3 + 3 + 27 + 3, 87.6),
-    # SUN RGB-D (DFormer's crops and batch)
-    'cen_segformer_mit-b2_sunrgbd_rgbd': (2 * (3 + 4 + 6 + 3), 24.2),
-    'cen_segformer_mit-b2_sunrgbd_rgbhha': (2 * (3 + 4 + 6 + 3), 24.2),
-    'cen_upernet_swin-t_sunrgbd_rgbd': (2 * (2 + 2 + 6 + 2), 27.5),
-    'cen_upernet_swin-t_sunrgbd_rgbhha': (2 * (2 + 2 + 6 + 2), 27.5),
-    'cen_upernet_convnext-t_sunrgbd_rgbd': (3 + 3 + 9 + 3, 27.8),
-    'cen_upernet_convnext-t_sunrgbd_rgbhha': (3 + 3 + 9 + 3, 27.8),
-    'cen_segformer_mit-b5_sunrgbd_rgbd': (2 * (3 + 6 + 40 + 3), 81.4),
-    'cen_segformer_mit-b5_sunrgbd_rgbhha': (2 * (3 + 6 + 40 + 3), 81.4),
-    'cen_upernet_swin-b_sunrgbd_rgbd': (2 * (2 + 2 + 18 + 2), 86.7),
-    'cen_upernet_swin-b_sunrgbd_rgbhha': (2 * (2 + 2 + 18 + 2), 86.7),
-    'cen_upernet_convnext-b_sunrgbd_rgbd': (3 + 3 + 27 + 3, 87.6),
-    'cen_upernet_convnext-b_sunrgbd_rgbhha': (3 + 3 + 27 + 3, 87.6),
+# encoder -> (exchanging norms: 2 per MiT/Swin block, 1 per ConvNeXt block,
+#            backbone parameters of one stream's network in millions); the larger
+# encoders are mmseg's MiT-B5 / Swin-B and mmpretrain's ConvNeXt-B
+ENCODERS_EXPECTED = {
+    'segformer_mit-b2': (2 * (3 + 4 + 6 + 3), 24.2),
+    'upernet_swin-t': (2 * (2 + 2 + 6 + 2), 27.5),
+    'upernet_convnext-t': (3 + 3 + 9 + 3, 27.8),
+    'segformer_mit-b5': (2 * (3 + 6 + 40 + 3), 81.4),
+    'upernet_swin-b': (2 * (2 + 2 + 18 + 2), 86.7),
+    'upernet_convnext-b': (3 + 3 + 27 + 3, 87.6),
 }
+# config stem -> expectation: every encoder on NYUDv2 (CMX's crops and batch) and SUN
+# RGB-D (DFormer's crops and batch), RGB + raw depth and RGB + HHA
+MODELS_EXPECTED = {
+    f'cen_{encoder}_{data}': expected
+    for encoder, expected in ENCODERS_EXPECTED.items()
+    for data in ('nyud_rgbd', 'nyud_rgbhha', 'sunrgbd_rgbd', 'sunrgbd_rgbhha')}
 
 
 def build(stem):

@@ -18,7 +18,7 @@ from mmengine.config import Config
 from cen_mm.engine.runner import MissingDataError
 from cen_mm.seg.datasets.conversion import NYUDV2_SPEC, ConversionError, convert
 from cen_mm.utils import apply_data_root
-from tests.fixtures.processes import spawned_children
+from tests.fixtures.processes import still_running, wait_for_spawned_children
 from tests.fixtures.rgbd_data import depth_raw_of, write_cmx_source
 from tests.fixtures.tools import ROOT, TINY_SEG, load_tool, tool_env
 
@@ -201,15 +201,11 @@ def test_sigterm_ends_converter_workers_and_removes_temp(tmp_path):
                              str(tmp_path / 'nyud'), '--nproc', '2'], cwd=ROOT,
                             env=tool_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
-    workers = []
-    deadline = time.time() + 60
-    while time.time() < deadline and len(workers) < 2:
-        time.sleep(0.2)
-        workers = spawned_children(proc.pid)
+    workers = wait_for_spawned_children(proc.pid, 2)
     assert len(workers) == 2, 'the converter did not start its 2 workers'
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=60)
     assert proc.returncode != 0
     time.sleep(0.5)
-    assert [w for w in workers if osp.exists(f'/proc/{w}')] == []
+    assert still_running(workers) == []
     assert sorted(p.name for p in tmp_path.iterdir()) == ['src']

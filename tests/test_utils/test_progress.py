@@ -3,7 +3,6 @@ serial and in a pool, and no worker outlives an error (which mmengine's
 track_parallel_progress leaves running: checked here too, as the reason to keep it)."""
 import io
 import multiprocessing
-import os
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 from mmengine.utils import track_parallel_progress
 
 from cen_mm.utils.progress import track_tasks
-from tests.fixtures.processes import spawned_children
+from tests.fixtures.processes import still_running, wait_for_spawned_children
 from tests.fixtures.progress_tasks import fail_first_then_sleep, square
 from tests.fixtures.tools import ROOT, tool_env
 
@@ -80,15 +79,11 @@ def test_sigterm_ends_the_workers_and_unwinds_the_caller():
     proc = subprocess.Popen([sys.executable, '-c', _SLOW_TASKS], cwd=ROOT,
                             env=tool_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    workers = []
-    deadline = time.time() + 60
-    while time.time() < deadline and len(workers) < 2:
-        time.sleep(0.2)
-        workers = spawned_children(proc.pid)
+    workers = wait_for_spawned_children(proc.pid, 2)
     assert len(workers) == 2, 'the 2 workers did not start'
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
     assert 'caller clean-up ran' in out
     time.sleep(0.5)
-    assert [w for w in workers if os.path.exists(f'/proc/{w}')] == []
+    assert still_running(workers) == []

@@ -32,17 +32,21 @@ def _batch(n=2):
     return x, samples
 
 
-def _build(segmentor, backbone, **kwargs):
+def _build(fusion, fusion_stages, segmentor='FusionEncoderDecoder',
+           backbone='FusionResNet', **kwargs):
+    """``segmentor`` on a ``backbone`` (tiny ResNet) fusing by ``fusion`` (a fusion
+    type) at ``fusion_stages``; seeded."""
     torch.manual_seed(0)
-    return MODELS.build(dict(type=segmentor, backbone=dict(BACKBONE, **backbone),
+    backbone = dict(BACKBONE, type=backbone, fusion=dict(type=fusion),
+                    fusion_stages=fusion_stages)
+    return MODELS.build(dict(type=segmentor, backbone=backbone,
                              decode_head=HEAD, train_cfg=dict(),
                              test_cfg=ConfigDict(mode='whole'), **kwargs))
 
 
 def test_cen_segmentor_adds_the_align_loss_of_its_backbone():
-    model = _build('FusionCENEncoderDecoder',
-                   dict(type='StageFusionCENResNet', fusion=dict(type='AlignFusion'),
-                        fusion_stages='middle'))
+    model = _build('AlignFusion', 'middle', segmentor='FusionCENEncoderDecoder',
+                   backbone='StageFusionCENResNet')
     x, samples = _batch()
     losses = model.loss(x, samples)
     assert 's0.decode.loss_ce' in losses and 'ens.decode.loss_ce' in losses
@@ -54,9 +58,7 @@ def test_cen_segmentor_adds_the_align_loss_of_its_backbone():
 
 
 def test_single_prediction_segmentor_with_fusion_resnet():
-    model = _build('FusionEncoderDecoder',
-                   dict(type='FusionResNet', fusion=dict(type='ConcatFusion'),
-                        fusion_stages='early'))
+    model = _build('ConcatFusion', 'early')
     x, samples = _batch()
     losses = model.loss(x, samples)
     assert losses['decode.loss_ce'].item() > 0
@@ -69,9 +71,7 @@ def test_single_prediction_segmentor_with_fusion_resnet():
 
 
 def test_align_loss_in_the_single_prediction_segmentor():
-    model = _build('FusionEncoderDecoder',
-                   dict(type='FusionResNet', fusion=dict(type='AlignFusion'),
-                        fusion_stages='all'))
+    model = _build('AlignFusion', 'all')
     x, samples = _batch()
     losses = model.loss(x, samples)
     expected = sum(b.last_loss for b in model.backbone.fusions.values())
@@ -79,9 +79,7 @@ def test_align_loss_in_the_single_prediction_segmentor():
 
 
 def test_colliding_loss_names_are_reported():
-    model = _build('FusionEncoderDecoder',
-                   dict(type='FusionResNet', fusion=dict(type='ConcatFusion'),
-                        fusion_stages='early'))
+    model = _build('ConcatFusion', 'early')
     model.backbone.fusion_losses = lambda: {'decode.loss_ce': torch.zeros(())}
     with pytest.raises(KeyError, match="backbone loss 'decode.loss_ce'"):
         model.loss(*_batch())

@@ -55,20 +55,27 @@ def test_unshared_row_is_two_uni_modal_networks_by_parameter_count():
 
 
 # ---- behaviour on a tiny model ------------------------------------------------------
-def _tiny(shared_heads, shared_convs=False, seed=0):
-    torch.manual_seed(seed)
+def _build_tiny(in_channels, backbone=(), **kwargs):
+    """A CENEncoderDecoder on a tiny CENResNet-18 (``in_channels`` per stream, no
+    exchange; more backbone options in ``backbone``) with a RefineNet head; ``kwargs``
+    go to the segmentor."""
     cfg = dict(
         type='CENEncoderDecoder',
-        shared_heads=shared_heads,
-        backbone=dict(type='CENResNet', depth=18, in_channels=(3, 1), base_channels=8,
-                      stem_channels=8, norm_eval=False, exchange=False,
-                      shared_convs=shared_convs),
+        backbone=dict(type='CENResNet', depth=18, in_channels=in_channels,
+                      base_channels=8, stem_channels=8, norm_eval=False,
+                      exchange=False, **dict(backbone)),
         decode_head=dict(type='RefineNetHead', in_channels=(8, 16, 32, 64),
                          stage_channels=(16, 8, 8, 8), num_classes=NUM_CLASSES,
                          dropout_ratio=0.0),
-        train_cfg=dict(), test_cfg=dict(mode='whole'))
+        train_cfg=dict(), test_cfg=dict(mode='whole'), **kwargs)
     with DefaultScope.overwrite_default_scope('mmseg'):
-        model = MODELS.build(cfg)
+        return MODELS.build(cfg)
+
+
+def _tiny(shared_heads, shared_convs=False, seed=0):
+    torch.manual_seed(seed)
+    model = _build_tiny((3, 1), shared_heads=shared_heads,
+                        backbone=dict(shared_convs=shared_convs))
     model.init_weights()
     return model
 
@@ -112,16 +119,7 @@ def test_unshared_streams_equal_two_independent_networks():
 
 
 def _single_stream_reference(model, m, in_channels):
-    cfg = dict(type='CENEncoderDecoder',
-               backbone=dict(type='CENResNet', depth=18, in_channels=(in_channels, ),
-                             base_channels=8, stem_channels=8, norm_eval=False,
-                             exchange=False),
-               decode_head=dict(type='RefineNetHead', in_channels=(8, 16, 32, 64),
-                                stage_channels=(16, 8, 8, 8), num_classes=NUM_CLASSES,
-                                dropout_ratio=0.0),
-               train_cfg=dict(), test_cfg=dict(mode='whole'))
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        ref = MODELS.build(cfg)
+    ref = _build_tiny((in_channels, ))
     source = model.state_dict()
     state = {}
     for key in ref.state_dict():
