@@ -1,10 +1,17 @@
 """Test-session settings: the suite is many tiny CPU workloads, for which one torch
 thread is much faster than several (thread start-up dominates, esp. on a busy machine).
 
-Markers (registered in ``setup.cfg``): ``e2e`` marks end-to-end tests (subprocess
-``tools/train.py`` / ``tools/test.py`` / ``tools/dist_train.sh``, demos and converters
-run as scripts). ``python -m pytest tests`` runs everything; ``python -m pytest tests -m
-"not e2e"`` is the fast unit run.
+Markers (registered in ``setup.cfg``): ``e2e`` marks end-to-end and slow integration
+tests (subprocess ``tools/train.py`` / ``tools/test.py`` / ``tools/dist_train.sh``, demos
+and converters run as scripts, Runner trainings, builds of full-size paper models,
+``torch.compile``, spawned workers: anything taking about a second or more).
+``python -m pytest tests`` runs everything (README, CI); ``python -m pytest tests -m
+"not e2e"`` is the fast unit run (under 2 minutes).
+
+Layout: ``tests/`` mirrors the package (``test_core``, ``test_models/test_backbones``,
+``test_seg/test_datasets``, ``test_translation/test_models``, ``test_engine/test_hooks``,
+...), plus ``test_configs`` (the config trees), ``test_tools`` (``tools/`` scripts),
+``test_install`` and ``test_user_project``; shared fixtures live in ``tests/fixtures``.
 """
 import pytest
 import torch

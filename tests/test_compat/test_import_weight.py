@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.fixtures.tools import ROOT, tool_env
 
 HEAVY = ('mmagic', 'diffusers', 'transformers')
@@ -16,10 +18,12 @@ def _loaded_after(statement: str) -> list:
     return json.loads(out.strip().splitlines()[-1])
 
 
+@pytest.mark.e2e
 def test_import_cen_mm_does_not_import_mmagic():
     assert _loaded_after('import cen_mm') == []
 
 
+@pytest.mark.e2e
 def test_building_a_seg_config_does_not_import_mmagic():
     stmt = ('from mmengine.config import Config\n'
             "cfg = Config.fromfile('tests/fixtures/configs/tiny_seg.py')\n"
@@ -30,11 +34,13 @@ def test_building_a_seg_config_does_not_import_mmagic():
     assert _loaded_after(stmt) == []
 
 
+@pytest.mark.e2e
 def test_the_check_itself_detects_mmagic():
     # guards against a vacuous check: importing the translation stack is seen
     assert 'mmagic' in _loaded_after('import mmagic.models')
 
 
+@pytest.mark.e2e
 def test_adafactor_still_buildable_from_configs():
     """cen_mm defers mmengine's transformers import; Adafactor must keep working."""
     code = ('import cen_mm, sys, torch\n'

@@ -62,6 +62,7 @@ def test_scanner_finds_private_accesses():
         'wrapper._clip_grad', 'pip._vendor']
 
 
+@pytest.mark.e2e
 def test_every_private_use_outside_compat_is_documented():
     rows = documented()
     assert rows, f'no rows parsed from {DOC} §2'

@@ -34,6 +34,7 @@ def _id(path):
     return osp.relpath(path, osp.join(ROOT, 'configs'))
 
 
+@pytest.mark.e2e
 def test_the_config_tree_is_found():
     assert len(SEG) >= 7 + 11  # paper configs + ablations
     assert all(_scope(p) == 'mmagic' for p in OTHER)
@@ -59,6 +60,7 @@ def _dataset_cfg(loader_cfg, data_roots):
     return cfg
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('path', SEG, ids=[_id(p) for p in SEG])
 def test_seg_config_builds_model_and_datasets(path, data_roots):
     from mmseg.registry import DATASETS, MODELS

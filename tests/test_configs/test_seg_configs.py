@@ -162,6 +162,7 @@ def test_paper_hyper_parameters(name):
     assert cfg.train_dataloader.dataset.type == dataset
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('name', sorted(PAPER_CONFIGS))
 def test_encoder_and_decoder_learning_rates(name):
     """lr 5e-4 for every encoder parameter, 3e-3 for every other one (decoder, heads,
@@ -216,6 +217,7 @@ DATASET_CASES = [(name, layout) for name, (_, _, ds, _) in sorted(PAPER_CONFIGS.
                  for layout in (('cen', 'cmx') if ds == 'NYUDv2Dataset' else ('cmx', ))]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('name,layout', DATASET_CASES)
 def test_config_datasets_on_converted_downloads(name, layout, data_roots):
     cfg = load(name)
@@ -350,6 +352,7 @@ def cpu_backbones():
     ('convs-shared_bn-unshared_l1-half_exchange-no', 'none', 'owner'),
     ('convs-shared_bn-unshared_l1-all_exchange-yes', 'all', 'all'),
 ])
+@pytest.mark.e2e
 def test_ablation_exchange_and_penalty_behaviour(suffix, expected_exchange, penalised,
                                                  cpu_backbones):
     """With every gamma driven to 0: the full CEN exchanges exactly each stream's own

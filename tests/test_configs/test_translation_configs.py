@@ -36,6 +36,7 @@ def test_all_paper_tables_have_configs():
     assert sum('_demo_' in n for n in names) == 1
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('path', CONFIGS, ids=[osp.basename(c)[12:-3] for c in CONFIGS])
 def test_config_consistency(path):
     raw = Config.fromfile(path)

@@ -134,6 +134,7 @@ def test_unmatched_keys_are_listed(converter, model):
     assert 'module.layer1.0.bn2.running_mean' in msg
 
 
+@pytest.mark.e2e
 def test_cli(converter, model, tmp_path, capsys):
     ours, official = _official_state_dict(model)
     src, dst = tmp_path / 'model-best.pth.tar', tmp_path / 'converted.pth'

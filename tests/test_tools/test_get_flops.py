@@ -23,6 +23,7 @@ def _tool():
     return module
 
 
+@pytest.mark.e2e
 def test_flops_scale_with_streams_and_params_add_up():
     tool = _tool()
     two = tool.complexity(Config.fromfile(DEMO), (32, 32))
@@ -76,6 +77,7 @@ def test_paper_parameter_count_is_reported():
 PIX2PIX_DEMO = f'{ROOT}/configs/cen_pix2pix/cen-pix2pix_demo_synth_rgb+edge-to-depth_cpu.py'
 
 
+@pytest.mark.e2e
 def test_translation_generator_flops_scale_with_streams():
     """CEN U-Net: convs shared by the input streams, stacked on the batch axis, so
     two input streams cost twice one stream's FLOPs; the extra parameters are one

@@ -127,6 +127,7 @@ def test_load_records_resume_and_restart(tmp_path):
         load_exchange_records(str(tmp_path / 'missing.jsonl'))
 
 
+@pytest.mark.e2e
 def test_figures_from_hand_record(tmp_path):
     record = dict(iter=5, **exchange_stats_record(TwoBranchCEN()))
     heat = figure_to_rgb(draw_exchange_heatmap(record, ['rgb', 'depth']))
@@ -166,6 +167,7 @@ def trained_work_dir(tmp_path_factory):
     return work_dir, runner
 
 
+@pytest.mark.e2e
 def test_runner_jsonl_log_and_figures(trained_work_dir):
     work_dir, runner = trained_work_dir
     records = load_exchange_records(str(work_dir / 'exchange_stats.jsonl'))
@@ -198,6 +200,7 @@ def test_runner_jsonl_log_and_figures(trained_work_dir):
             assert osp.isfile(osp.join(log_dir, 'vis_image', f'{tag}_{it}.png'))
 
 
+@pytest.mark.e2e
 def test_plot_tool(trained_work_dir, tmp_path, capsys):
     work_dir, _ = trained_work_dir
     tool = _load_plot_tool()

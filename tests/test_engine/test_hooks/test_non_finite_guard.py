@@ -91,6 +91,7 @@ def test_guard_stops_at_once_on_non_finite_weights():
         NonFiniteGuardHook(patience=0)
 
 
+@pytest.mark.e2e
 def test_checkpoint_hook_refuses_non_finite_weights(seg_runner):
     runner = seg_runner(**{'train_cfg.max_iters': 1,
                            'default_hooks.checkpoint.interval': 1,

@@ -31,6 +31,7 @@ def test_default_hooks_are_the_safe_ones(seg_runner):
     assert 'CheckpointHook' not in types
 
 
+@pytest.mark.e2e
 def test_killed_save_keeps_the_previous_checkpoint(seg_runner, monkeypatch):
     runner, hook = _one_ckpt_runner(seg_runner)
     work = runner.work_dir

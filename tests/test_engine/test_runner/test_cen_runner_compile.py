@@ -31,6 +31,7 @@ def _compiled_step(model, wrapper):
     return torch.compile(step, backend='eager')
 
 
+@pytest.mark.e2e
 def test_mmengine_param_groups_crash_dynamo_without_the_fix():
     model, wrapper = _wrapper()
     assert all(isinstance(g, ConfigDict) for g in wrapper.optimizer.param_groups)
@@ -40,6 +41,7 @@ def test_mmengine_param_groups_crash_dynamo_without_the_fix():
     torch._dynamo.reset()
 
 
+@pytest.mark.e2e
 def test_plain_param_groups_compile_and_step_like_eager():
     (model, wrapper), (ref_model, ref_wrapper) = _wrapper(), _wrapper()
     before = [dict(g) for g in wrapper.optimizer.param_groups]

@@ -38,6 +38,7 @@ def _assert_same(a, b, where='checkpoint'):
         assert a == b, where
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('kind', ['seg', 'seg_amp', 'pix2pix'])
 def test_stack_checkpoints_hold_only_allow_listed_globals(kind, seg_runner,
                                                           pix2pix_runner):
@@ -101,6 +102,7 @@ def test_tools_train_resume_via_last_checkpoint_refuses(evil, seg_data, tmp_path
     _refused(proc, path, marker)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('how', ['resume_path', 'load_from'])
 def test_runner_refuses_malicious_checkpoint(how, evil, seg_runner):
     path, marker = evil
@@ -111,6 +113,7 @@ def test_runner_refuses_malicious_checkpoint(how, evil, seg_runner):
     assert not osp.exists(osp.join(runner.work_dir, 'iter_2.pth'))
 
 
+@pytest.mark.e2e
 def test_unsafe_load_config_key_opts_in(evil, seg_runner):
     path, marker = evil
     runner = seg_runner(load_from=path, unsafe_load=True, **{'train_cfg.max_iters': 1})

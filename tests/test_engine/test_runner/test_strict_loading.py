@@ -38,12 +38,14 @@ def test_test_tool_refuses_mis_shaped_checkpoint(trained, seg_data, tmp_path):
     assert 'Iter(test)' in proc.stdout and 'mIoU: ' in proc.stdout
 
 
+@pytest.mark.e2e
 def test_same_model_checkpoint_tests_strictly(trained, seg_runner):
     runner = seg_runner('same', load_from=trained)
     metrics = runner.test()
     assert 0 <= metrics['mIoU'] <= 100
 
 
+@pytest.mark.e2e
 def test_resume_with_another_configs_checkpoint(trained, seg_runner):
     runner = seg_runner('other', load_from=trained, resume=True,
                         **{'model.decode_head.channels': 16})
@@ -52,6 +54,7 @@ def test_resume_with_another_configs_checkpoint(trained, seg_runner):
         runner.train()
 
 
+@pytest.mark.e2e
 def test_resume_in_a_work_dir_without_checkpoint(seg_runner, tmp_path):
     runner = seg_runner('empty', resume=True)
     with pytest.raises(CheckpointNotFoundError, match='no checkpoint to resume from '
@@ -67,6 +70,7 @@ def test_resume_in_a_work_dir_without_checkpoint(seg_runner, tmp_path):
         runner.train()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('num_classes', [2, 4])
 def test_num_classes_must_match_the_dataset(num_classes, seg_runner):
     runner = seg_runner(f'classes{num_classes}',

@@ -66,6 +66,7 @@ def test_explicit_depth_encoding_is_used(setup):
     np.testing.assert_array_equal(got, ens)
 
 
+@pytest.mark.e2e
 def test_folder_input_pairs_by_name_and_writes_outputs(setup):
     inf = setup['inferencer']
     data, out = setup['tmp'] / 'data', setup['tmp'] / 'out'
@@ -242,6 +243,7 @@ def test_demo_script_folders(setup, tmp_path):
         demo.main([str(data / 'rgb'), setup['depth'], DEMO, setup['ckpt']])
 
 
+@pytest.mark.e2e
 def test_demo_script_cfg_options(setup, tmp_path):
     """--cfg-options reach the model (here: exchange switched off)."""
     import importlib.util

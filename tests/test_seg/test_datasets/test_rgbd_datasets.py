@@ -76,6 +76,7 @@ def test_sample_values_depth_in_metres_and_label(root):
     assert meta['depth_path'].endswith('000004.png')
 
 
+@pytest.mark.e2e
 def test_hole_filling_uses_nearest_valid_depth(root):
     pipeline = [dict(type='LoadRGBDFromFile', hole_mode='fill', fill_method='nearest')]
     results = nyud(root, pipeline=pipeline)[0]
@@ -85,6 +86,7 @@ def test_hole_filling_uses_nearest_valid_depth(root):
     assert (depth > 0).all()
 
 
+@pytest.mark.e2e
 def test_explicit_encoding_and_meta_json(tmp_path):
     meta = json.dumps(dict(dataset='nyudv2',
                            depth_encoding=dict(type='linear', scale=0.001)))
@@ -104,6 +106,7 @@ def test_meta_json_of_another_dataset_is_refused(tmp_path):
         nyud(root)
 
 
+@pytest.mark.e2e
 def test_sunrgbd_dataset_decodes_its_own_encoding(tmp_path):
     root = str(tmp_path / 'sun')
     write_converted_layout(root, [2], num_classes=37)
@@ -153,6 +156,7 @@ def test_size_mismatch_names_the_sample(root):
         ds[1]
 
 
+@pytest.mark.e2e
 def test_label_size_mismatch_names_the_sample(root):
     write_gray(osp.join(root, 'annotations', 'train', '000003.png'),
                np.zeros((10, 10), np.uint8))
@@ -160,6 +164,7 @@ def test_label_size_mismatch_names_the_sample(root):
         nyud(root)[0]
 
 
+@pytest.mark.e2e
 def test_label_outside_classes_names_the_sample(root):
     label = label_of(3, 40)
     label[0, 0] = 40  # classes are 0..39, 255 = ignore
@@ -168,6 +173,7 @@ def test_label_outside_classes_names_the_sample(root):
         nyud(root)[0]
 
 
+@pytest.mark.e2e
 def test_unreadable_depth_png_names_the_sample(root):
     with open(osp.join(root, 'depth', 'train', '000003.png'), 'wb') as f:
         f.write(b'\x89PNG\r\n\x1a\n this is not really a png')
@@ -176,6 +182,7 @@ def test_unreadable_depth_png_names_the_sample(root):
         nyud(root)[0]
 
 
+@pytest.mark.e2e
 def test_three_channel_depth_suggests_hha(root):
     write_rgb(osp.join(root, 'depth', 'train', '000003.png'), rgb_of(1))
     with pytest.raises(ValueError, match="depth_type='hha'"):

@@ -151,6 +151,7 @@ def test_preprocessor_normalises_four_channels_and_pads():
     assert (out[:, 6:, :] == 0).all() and (out[:, :, 7:] == 0).all()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('config,dataset_cls,num_classes', [
     ('nyud_rgbd.py', 'NYUDv2Dataset', 40), ('sunrgbd_rgbd.py', 'SUNRGBDDataset', 37)])
 def test_dataset_configs_build_and_run(tmp_path, config, dataset_cls, num_classes):

@@ -21,6 +21,7 @@ def mmseg_scope():
     init_default_scope('mmseg')
 
 
+@pytest.mark.e2e
 def test_same_arguments_same_data_and_splits_differ():
     a = SynthRGBDDataset(split='train', num_samples=3, image_size=32, seed=5)
     b = SynthRGBDDataset(split='train', num_samples=3, image_size=32, seed=5)
@@ -39,6 +40,7 @@ def test_same_arguments_same_data_and_splits_differ():
                                                    seed=5).get_data_info(2)['img'])
 
 
+@pytest.mark.e2e
 def test_sample_structure_matches_the_real_datasets():
     ds = SynthRGBDDataset(num_samples=2, image_size=48, pipeline=[
         dict(type='RandomFlip', prob=1.0),
@@ -62,6 +64,7 @@ def test_sample_structure_matches_the_real_datasets():
     assert packed['data_samples'].metainfo['modality_channels'] == (3, 1)
 
 
+@pytest.mark.e2e
 def test_hole_filling_option():
     keep = SynthRGBDDataset(num_samples=1, image_size=32).get_data_info(0)['img']
     fill = SynthRGBDDataset(num_samples=1, image_size=32,
@@ -138,6 +141,7 @@ def test_nuisances_are_present():
     assert 0.005 < np.mean(noise) < 0.06
 
 
+@pytest.mark.e2e
 def test_demo_config_datasets_and_normalisation():
     cfg = Config.fromfile(osp.join(REPO, 'configs/_base_/datasets/synth_rgbd.py'))
     train = DATASETS.build(cfg.train_dataloader.dataset)

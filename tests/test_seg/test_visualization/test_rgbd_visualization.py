@@ -1,5 +1,6 @@
 """RGBDSegLocalVisualizer / RGBDSegVisualizationHook: pictures of RGB, depth, ground
 truth, ensemble and streams for file-based RGB-D data and the procedural demo set."""
+import pytest
 import glob
 import os.path as osp
 from types import SimpleNamespace
@@ -78,6 +79,7 @@ def test_panels_show_inputs_gt_ensemble_and_streams():
     assert fewer.shape[1] == 3 * pw + 2 * 4
 
 
+@pytest.mark.e2e
 def test_hook_draws_file_based_rgbd_samples(tmp_path):
     """NYUDv2 layout through the config's test pipeline; the picture's RGB panel is the
     sample's RGB file."""

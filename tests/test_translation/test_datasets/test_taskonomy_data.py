@@ -60,6 +60,7 @@ def test_16bit_png_fixture_reads_back_as_uint16(tmp_path):
     assert arr.dtype == np.uint16 and arr[0, 2] == 65535
 
 
+@pytest.mark.e2e
 def test_dataset_and_decoding_against_hand_computed_values(tmp_path):
     root = make_fixture(str(tmp_path))
     domains = ['rgb', 'reshading', 'depth_euclidean', 'edge_texture']
@@ -99,6 +100,7 @@ def test_dataset_and_decoding_against_hand_computed_values(tmp_path):
     assert meta['img_rgb_path'].endswith('point_7_view_3_domain_rgb.png')
 
 
+@pytest.mark.e2e
 def test_missing_files_and_size_mismatch_are_reported(tmp_path):
     root = make_fixture(str(tmp_path))
     with pytest.raises(FileNotFoundError, match=r'normal: 2 missing, e\.g\. .*'
@@ -134,6 +136,7 @@ def test_decoding_errors_and_overrides():
     assert domain_decoding('depth_zbuffer')['log1p'] is True
 
 
+@pytest.mark.e2e
 def test_train_augmentation_is_identical_across_domains(tmp_path):
     """rgb and normal hold the same picture: after random resize/crop/flip they must
     still be equal, while the crops/flips themselves vary between samples."""
@@ -166,6 +169,7 @@ def test_train_augmentation_is_identical_across_domains(tmp_path):
     assert len(crops) > 2  # the augmentation is random, so the check above is not vacuous
 
 
+@pytest.mark.e2e
 def test_synthetic_scenes_are_deterministic_and_consistent():
     a = render_synth_domains(5, 32)
     b = render_synth_domains(5, 32)

@@ -177,6 +177,7 @@ def stand_in_features(rgb_images):
     return StandInInception()(imgs).double().numpy()
 
 
+@pytest.mark.e2e
 def test_fid_and_kid_under_both_protocols(metric_setup):
     path, model, loader, outputs = metric_setup
     key = 'fake_rgb_from_depth_zbuffer'
@@ -220,6 +221,7 @@ def test_metric_protocol_is_validated(metric_setup):
                        protocol='paper')
 
 
+@pytest.mark.e2e
 def test_paper_configs_use_the_official_protocol_and_paper_era_holes():
     from cen_mm.translation.task_keys import fill_task_keys
     for path in CONFIGS:
@@ -323,6 +325,7 @@ def config_domains(cfg):
     return {d for t in cfg.model.tasks for d in (*t['inputs'], t['target'])}
 
 
+@pytest.mark.e2e
 def test_paper_domains_against_the_official_table():
     assert len(CONFIGS) == 47
     used = set().union(*(config_domains(Config.fromfile(c)) for c in CONFIGS))

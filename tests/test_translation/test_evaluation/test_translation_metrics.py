@@ -126,6 +126,7 @@ def loop_kid(x, y):
     return xx / (m * (m - 1)) + yy / (n * (n - 1)) - 2 * xy / (m * n)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('fake_key,ref_key', [('fake_rgb', 'ens'),
                                               ('fake_rgb_from_depth_zbuffer', 1)])
 def test_fid_and_kid_match_numpy(stand_in, setup, fake_key, ref_key):
@@ -221,6 +222,7 @@ def test_inception_weights_are_never_guessed(tmp_path, monkeypatch):
         load_local_inception('StyleGAN', str(junk))
 
 
+@pytest.mark.e2e
 def test_pytorch_fid_checkpoint_keys_map_onto_mmagic_inception():
     """pytorch-fid's state dict (keys of torchvision-style FID Inception) must fill
     mmagic's InceptionV3 exactly (weights themselves are not available offline)."""

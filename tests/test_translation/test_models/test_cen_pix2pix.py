@@ -105,6 +105,7 @@ MM_TASKS = [dict(inputs=['rgb', 'reshading'], target='normal'),
     (MM_TASKS, dict(separate_decoders=True, decoder_exchange=True), True),
     (MM_TASKS, dict(separate_decoders=True, decoder_exchange=True), False),
 ])
+@pytest.mark.e2e
 def test_train_step_losses_equal_reference(tasks, generator, shared_d):
     model = build(tasks, generator=generator, shared_discriminator=shared_d)
     assert set(model.discriminators.nets) == (
@@ -126,6 +127,7 @@ def test_train_step_losses_equal_reference(tasks, generator, shared_d):
                 float(alphas[t, m]))
 
 
+@pytest.mark.e2e
 def test_train_step_updates_generator_and_discriminator():
     model = build([dict(inputs=['rgb', 'edge_occlusion'], target='depth_zbuffer')])
     data = batch(['rgb', 'edge_occlusion', 'depth_zbuffer'])
@@ -143,6 +145,7 @@ def test_train_step_updates_generator_and_discriminator():
     assert 'discriminators.nets.shared.model.0.weight' in changed
 
 
+@pytest.mark.e2e
 def test_random_task_sampling_trains_one_flow_per_step():
     tasks = [dict(inputs=['rgb', 'reshading'], target='edge_texture'),
              dict(inputs=['rgb', 'edge_texture'], target='reshading'),
@@ -170,6 +173,7 @@ def test_random_task_sampling_trains_one_flow_per_step():
     assert changed_decoders == {expected_task}
 
 
+@pytest.mark.e2e
 def test_test_step_outputs_every_stream_and_the_ensemble():
     tasks = [dict(inputs=['rgb', 'edge_occlusion'], target='depth_zbuffer'),
              dict(inputs=['rgb', 'edge_occlusion'], target='normal')]
@@ -212,6 +216,7 @@ def test_test_in_train_mode_restores_the_generator_mode():
     assert seen == [True] and not model.generators.training
 
 
+@pytest.mark.e2e
 def test_single_input_has_only_the_ensemble_key():
     model = build([dict(inputs=['edge_texture'], target='rgb')])
     model.eval()
@@ -221,6 +226,7 @@ def test_single_input_has_only_the_ensemble_key():
     assert model.generators.alpha is None
 
 
+@pytest.mark.e2e
 def test_task_configuration_errors():
     with pytest.raises(ValueError, match='same number of inputs'):
         parse_tasks([dict(inputs=['rgb'], target='normal'),

@@ -37,6 +37,7 @@ def test_every_unshared_row_has_private_decoders():
         assert cfg.model.shared_heads is False, path
 
 
+@pytest.mark.e2e
 def test_unshared_row_is_two_uni_modal_networks_by_parameter_count():
     """2 x (one RefineNet-R101: 118.1M, paper Table 2) + the 2 ensemble weights."""
     row = 'refinenet_r101_nyud_convs-{}_l1-none_exchange-no.py'
