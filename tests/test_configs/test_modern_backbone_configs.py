@@ -48,6 +48,7 @@ def build(stem):
 LARGE = ('mit-b5', 'swin-b', 'convnext-b')  # seconds each to build: end-to-end runs
 
 
+@pytest.mark.e2e  # builds full-size encoders: 1-7 s each
 @pytest.mark.parametrize('stem', [
     pytest.param(stem, marks=pytest.mark.e2e) if any(a in stem for a in LARGE) else stem
     for stem in sorted(MODELS_EXPECTED)])
@@ -105,6 +106,7 @@ def test_cen_config_and_its_baseline(stem):
         assert decay[id(model.decode_head.conv_seg.weight)] == 0.05
 
 
+@pytest.mark.e2e
 def test_mit_b2_config_loss_step():
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample

@@ -91,6 +91,7 @@ def test_converter_refuses_millimetre_depth_at_nyud_scale(tmp_path):
     assert not any('WARNING' in n for n in meta['notes'])
 
 
+@pytest.mark.e2e
 def test_dataset_warns_on_implausible_depth(tmp_path, monkeypatch):
     import cen_mm.seg.datasets.rgbd_dataset as rgbd_dataset
     from mmseg.registry import DATASETS

@@ -85,6 +85,7 @@ def tv_checkpoints(tmp_path_factory):
 
 
 # ---- equality with torchvision --------------------------------------------------------
+@pytest.mark.e2e
 @pytest.mark.parametrize('depth,in_channels,train', [
     (18, (3, 1), False), (18, (3, 1), True), (50, (3, 1), False), (50, (3, 1), True),
     (18, (3, 1, 1), False)])
@@ -157,6 +158,7 @@ def test_mmpretrain_v1c_stem_layout(tmp_path):
         assert_streams_match(cen(x), [ref(x[:, :3]), ref(x[:, 3:])])
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('depth', [18, 50])
 def test_mmseg_v1c_d8_layout(tmp_path, depth):
     """mmseg ResNetV1c with PSPNet's D8 settings (contract_dilation) inflates exactly."""
