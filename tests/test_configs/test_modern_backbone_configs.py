@@ -45,13 +45,8 @@ def build(stem):
     return cfg, MODELS.build(cfg.model)
 
 
-LARGE = ('mit-b5', 'swin-b', 'convnext-b')  # seconds each to build: end-to-end runs
-
-
 @pytest.mark.e2e  # builds full-size encoders: 1-7 s each
-@pytest.mark.parametrize('stem', [
-    pytest.param(stem, marks=pytest.mark.e2e) if any(a in stem for a in LARGE) else stem
-    for stem in sorted(MODELS_EXPECTED)])
+@pytest.mark.parametrize('stem', sorted(MODELS_EXPECTED))
 def test_cen_config_and_its_baseline(stem):
     num_exchanging, backbone_m = MODELS_EXPECTED[stem]
     cfg, model = build(stem)
