@@ -84,6 +84,7 @@ def test_seg_config_builds_model_and_datasets(path, data_roots):
             sample['inputs'].shape[1:]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('path', OTHER, ids=[_id(p) for p in OTHER])
 def test_translation_config_builds_model(path):
     try:

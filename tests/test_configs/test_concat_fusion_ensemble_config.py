@@ -1,5 +1,5 @@
-"""configs/cen/ablations/refinenet_r101_nyud_concat-fusion-ensemble.py (NeurIPS'20
-§4.1 ablation 4): differs from the full CEN only in its ensemble, states the paper's
+"""configs/cen/ablations/ensemble/refinenet_r101_nyud_concat-fusion-ensemble.py
+(NeurIPS'20 §4.1 ablation 4): differs from the full CEN only in its ensemble, states the paper's
 number, and trains 2 iterations + validates in-process at tiny sizes (e2e; the size cuts
 of test_seg_config_training.tiny_run_options)."""
 import math
@@ -13,7 +13,7 @@ import cen_mm  # noqa: F401
 from tests.fixtures.converted_rgbd import converted_nyud
 from tests.fixtures.tools import ROOT
 
-LEAF = osp.join(ROOT, 'configs', 'cen', 'ablations',
+LEAF = osp.join(ROOT, 'configs', 'cen', 'ablations', 'ensemble',
                 'refinenet_r101_nyud_concat-fusion-ensemble.py')
 FULL = osp.join(ROOT, 'configs', 'cen', 'refinenet_r101_nyud.py')
 

@@ -68,6 +68,7 @@ def _exchanging_norm(M=2, C=12):
     return norm
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('train', [True, False])
 def test_modality_norm_compiles_as_one_graph_with_the_same_values_and_grads(train):
     norm = _exchanging_norm().train(train)
@@ -92,6 +93,7 @@ def test_modality_norm_compiles_as_one_graph_with_the_same_values_and_grads(trai
         torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.e2e
 def test_cen_resnet_with_exchanged_channels_has_no_graph_break():
     torch.manual_seed(0)
     backbone = MODELS.build(dict(type='CENResNet', depth=18, in_channels=(3, 1),
@@ -112,6 +114,7 @@ def test_cen_resnet_with_exchanged_channels_has_no_graph_break():
     assert explanation.graph_count == 1
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize('train', [True, False])
 def test_modality_norm_compiles_as_one_graph_without_autograd(train):
     """Inference (no_grad): dynamo inlines an autograd.Function's forward there and
@@ -127,6 +130,7 @@ def test_modality_norm_compiles_as_one_graph_without_autograd(train):
     torch.testing.assert_close(compiled, eager, rtol=0, atol=1e-6)
 
 
+@pytest.mark.e2e
 def test_private_stream_head_norm_compiles_as_one_graph():
     from cen_mm.seg.models.utils.private_stream_norm import PrivateStreamNorm
     norm = PrivateStreamNorm(8, 2)

@@ -1,6 +1,7 @@
 """tools/analysis_tools/gpu_benchmark.py: its CPU code path end to end on a tiny
 CEN segmentor (the GPU itself is not available to the tests), and the
 synchronisation counter."""
+import pytest
 import importlib.util
 import json
 import os.path as osp
@@ -34,6 +35,7 @@ def load_tool():
     return module
 
 
+@pytest.mark.e2e
 def test_cpu_code_path_end_to_end(tmp_path, capsys):
     tool = load_tool()
     cfg = tmp_path / 'tiny_cen.py'

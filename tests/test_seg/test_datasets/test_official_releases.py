@@ -517,6 +517,7 @@ def test_depth2hha_nyudv2_restartable(nyu, tmp_path, monkeypatch, capsys):
     assert packed['data_samples'].metainfo['modality_channels'] == (3, 3)
 
 
+@pytest.mark.e2e
 def test_depth2hha_uses_camera_json_and_override(tmp_path):
     root = write_sun_fixture(str(tmp_path / 'sun'))
     out = str(tmp_path / 'sunrgbd')

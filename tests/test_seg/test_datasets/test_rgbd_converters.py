@@ -349,6 +349,7 @@ def test_output_must_not_replace_the_source(cen_src):
     assert osp.isfile(osp.join(cen_src, 'train.txt'))
 
 
+@pytest.mark.e2e
 def test_parallel_conversion_matches_serial(cen_src, tmp_path):
     a, b = str(tmp_path / 'a'), str(tmp_path / 'b')
     convert(cen_src, a, NYUDV2_SPEC, nproc=1)

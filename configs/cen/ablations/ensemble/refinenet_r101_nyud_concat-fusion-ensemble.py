@@ -9,7 +9,7 @@
 # ensemble loss (ens.decode.*) trains only this block, as it trains only alpha in CEN.
 # The paper does not say whether the block sees detached logits:
 #   --cfg-options model.ensemble.detach=False   (the fusion loss also trains the streams)
-_base_ = '../refinenet_r101_nyud.py'
+_base_ = '../../refinenet_r101_nyud.py'
 model = dict(ensemble=dict(type='ConcatFusionEnsemble'))
 # the fusion block learns at the decoder rate, as alpha does
 optim_wrapper = dict(paramwise_cfg=dict(
