@@ -67,6 +67,14 @@ def track_tasks(func: Callable, tasks: Sequence, nproc: int = 1,
     """
     if nproc <= 1:
         return track_progress(func, tasks, file=file)
+    main = sys.modules.get('__main__')
+    if (getattr(func, '__module__', None) == '__main__'
+            and not getattr(main, '__file__', None)):
+        # a spawned worker could not import it, and the pool would replace the
+        # failing workers for ever
+        raise ValueError(f'track_tasks: {func!r} is defined in an interactive '
+                         '__main__ (python -c, a notebook), which spawned workers '
+                         'cannot import; define it in a module, or use nproc=1')
     results = []
     bar = ProgressBar(len(tasks), file=file)
     with sigterm_as_exit():

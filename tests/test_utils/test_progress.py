@@ -87,3 +87,23 @@ def test_sigterm_ends_the_workers_and_unwinds_the_caller():
     assert 'caller clean-up ran' in out
     time.sleep(0.5)
     assert still_running(workers) == []
+
+
+@pytest.mark.e2e  # a subprocess
+def test_function_of_an_interactive_main_is_refused():
+    """Spawned workers cannot import a function of ``python -c``: a clear error, not a
+    pool that replaces its failing workers for ever."""
+    code = textwrap.dedent('''
+        import io
+        from cen_mm.utils.progress import track_tasks
+        def task(x):
+            return x
+        try:
+            track_tasks(task, [1, 2], 2, file=io.StringIO())
+        except ValueError as exc:
+            print('refused:', exc)
+    ''')
+    out = subprocess.run([sys.executable, '-c', code], cwd=ROOT, env=tool_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert 'refused: track_tasks:' in out.stdout, out.stdout + out.stderr[-2000:]
+    assert 'interactive __main__' in out.stdout
