@@ -70,6 +70,10 @@ def test_refinenet_nyud_hha_trains_two_iterations(tmp_path):
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = str(tmp_path / 'work')
+    # a visualizer of its own: mmengine keeps one instance per name per process, and
+    # the runtime base names it 'visualizer', so a runner built earlier in this
+    # process would otherwise receive this run's scalars in its own log dir
+    cfg.experiment_name = cfg.visualizer.name = f'hha_{tmp_path.name}'
     runner = build_runner(cfg)
     assert list(runner.model.backbone.in_channels) == [3, 3]
     runner.train()
