@@ -7,15 +7,11 @@
 _base_ = ['../../../_base_/datasets/nyud_rgbd.py']
 crop_size = (480, 640)
 rgbd_data_preprocessor = dict(_base_.rgbd_data_preprocessor, size=crop_size)
+# the base's training pipeline with the anchors' scale range and crop
 train_pipeline = [
-    dict(type='LoadRGBDFromFile', depth_type='depth', hole_mode='keep'),
-    dict(type='LoadRGBDAnnotations'),
-    dict(type='RandomResize', scale=(640, 480), ratio_range=(0.5, 1.75),
-         keep_ratio=True, resize_type='ModalityResize',
-         interpolations=_base_.modality_interpolations,
-         value_ranges=_base_.modality_value_ranges),
+    *_base_.train_pipeline[:2],
+    dict(_base_.train_pipeline[2], ratio_range=(0.5, 1.75)),
     dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs', meta_keys=_base_.rgbd_meta_keys),
+    *_base_.train_pipeline[4:],
 ]
 train_dataloader = dict(batch_size=8, dataset=dict(pipeline=train_pipeline))
