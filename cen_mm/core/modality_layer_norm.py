@@ -21,15 +21,17 @@ so a replaced channel carries values normalised with the *other* streams' per-to
 statistics. The rule is the papers'; its justification for LN is by analogy (their
 analysis is for BN/IN).
 """
+import functools
 import inspect
-from typing import Optional
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
-from .exchange import channel_exchange
+from .exchange import (_is_compiling, channel_exchange, exchange_by_indices,
+                       exchange_indices, exchange_mask)
 from .modality_norm import ModalityNorm
 
 
@@ -45,7 +47,11 @@ def _stream_layer_norm(x: torch.Tensor, eps: float, weights, biases) -> torch.Te
     backward is a split into views). A custom ``autograd.Function`` writing each stream
     into one output with ``native_layer_norm.out`` was slower: ATen's ``.out`` variant
     of that op computes into new tensors and then copies all three outputs, and the
-    Python ``Function`` adds per-call overhead at small token counts.
+    Python ``Function`` adds per-call overhead at small token counts. Also measured
+    and not faster (same kernels, so no less copying): one ``Function`` fusing
+    ``native_layer_norm`` per stream, the concatenation and the exchange (forward and
+    backward); the exchange done with ATen's autograd ops (``index_select`` /
+    ``index_copy_``) on the per-stream outputs before the concatenation.
     """
     C = x.shape[-1]
     return torch.cat([F.layer_norm(x_m, (C, ), w, b, eps)
@@ -65,7 +71,13 @@ def _is_plain_layer_norm_call(layer: nn.Module, data_format: Optional[str]) -> b
 
 def _takes_data_format(layer: nn.Module) -> bool:
     """True for mmpretrain's ``LayerNorm2d`` (``forward(x, data_format=...)``)."""
-    return 'data_format' in inspect.signature(type(layer).forward).parameters
+    return _forward_takes_data_format(type(layer))
+
+
+@functools.lru_cache(maxsize=None)
+def _forward_takes_data_format(layer_type: type) -> bool:
+    # inspect.signature costs ~10 µs: read once per layer class, not on every call
+    return 'data_format' in inspect.signature(layer_type.forward).parameters
 
 
 @MODELS.register_module()
@@ -131,4 +143,30 @@ class ModalityLayerNorm(ModalityNorm):
             shape = (M, x.shape[0] // M, *y.shape[1:])
         else:  # (M*N, *S, C): every token of a stream is one "sample"
             shape = (M, y.numel() // (M * self.num_features), self.num_features)
+        if (self.exchange_policy is None and y.device.type == 'cpu'
+                and not _is_compiling()):
+            # what channel_exchange does on the CPU (bit for bit), with the indices
+            # kept between calls while the mask is unchanged
+            return exchange_by_indices(y, self._exchange_channels(y.device), shape)
         return channel_exchange(y, self.exchange_mask(), streams_shape=shape)
+
+    def _exchange_channels(
+            self, device: torch.device) -> Optional[List[Optional[torch.Tensor]]]:
+        """:func:`~cen_mm.core.exchange.exchange_indices` of the threshold rule's
+        (M, C) mask, rebuilt only when the mask's value changes (or the device, or
+        inference mode). The mask itself is recomputed on every call (a few small
+        ops without autograd): in training γ changes after every optimizer step, but
+        the set of channels below θ rarely does, and reading the indices on the host
+        is what costs."""
+        owner = self.owner_mask if self.exchange_mode == 'subpart' else None
+        with torch.no_grad():
+            mask = exchange_mask(torch.stack([n.weight for n in self.norms]),
+                                 self.threshold, owner)
+        key = (device, torch.is_inference_mode_enabled())
+        cached = self.__dict__.get('_exchange_channels_cache')
+        if (cached is not None and cached[0] == key
+                and cached[1].device == mask.device and torch.equal(cached[1], mask)):
+            return cached[2]
+        channels = exchange_indices(mask, device)
+        self.__dict__['_exchange_channels_cache'] = (key, mask, channels)
+        return channels
