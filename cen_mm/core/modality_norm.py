@@ -344,6 +344,97 @@ class ModalityNorm(nn.Module):
 
         return self._cached('inference', sources, extra, build)
 
+    def _exchange_rows_plan(self, batch: int, channels: int, device: torch.device,
+                            gamma_rows: Optional[torch.Tensor] = None
+                            ) -> Optional[tuple]:
+        """The rows exchange (:func:`~cen_mm.core.exchange.exchange_rows`) of the
+        current mask, for training. γ changes after every optimizer step, but the set
+        of replaced channels seldom does: the index tensors are kept while the
+        pattern of ``|γ| < θ`` is unchanged (two small ops and one comparison per
+        call; the full mask and the indices are rebuilt only when it changed, or N,
+        C, θ, the mode, the device or ``inference_mode``). ``gamma_rows``: γ in any
+        layout that is fixed for a given N (e.g. the per-row γ of the training
+        path); default: :meth:`gamma`."""
+        with torch.no_grad():
+            source = self.gamma() if gamma_rows is None else gamma_rows
+            below = source.abs().lt_(self.threshold)
+        key = (batch, channels, device, torch.is_inference_mode_enabled(),
+               self.threshold, self.exchange_mode, gamma_rows is None)
+        hit = self.__dict__.get('_rows_plan')
+        if hit is not None and hit[0] == key and torch.equal(hit[1], below):
+            return hit[2]
+        with torch.no_grad():
+            mask = self.exchange_mask()
+        plan = exchange_rows(exchange_indices(mask, device), batch, channels)
+        self.__dict__['_rows_plan'] = (key, below, plan)
+        return plan
+
+    def _statistic_rows(self, layers: list, batch: int) -> tuple:
+        """:meth:`_rows` of the running statistics, kept while the buffers are the
+        same tensors with the same ``_version`` (a leaner check than
+        :meth:`_cached`: this runs for every norm of every training step)."""
+        buffers = [layer._buffers[name] for name in ('running_mean', 'running_var')
+                   for layer in layers]
+        versions = [t._version for t in buffers]
+        key = (batch, torch.is_inference_mode_enabled())
+        hit = self.__dict__.get('_statistic_rows_cache')
+        if (hit is not None and hit[0] == key and hit[2] == versions
+                and all(a is b for a, b in zip(hit[1], buffers))):
+            return hit[3]
+        rows = self._rows('running_mean', 'running_var', layers, batch)
+        self.__dict__['_statistic_rows_cache'] = (key, buffers, versions, rows)
+        return rows
+
+    def _frozen_training_forward(self, x: torch.Tensor) -> Optional[torch.Tensor]:
+        """Training with frozen BN (``norm_eval``, the papers' setting) and the
+        threshold rule, on the CPU in eager mode; None where it does not apply.
+
+        The same arithmetic as the general path (one ``batch_norm`` over the
+        (1, M*N*C, L) rows with per-row γ/β, then the rows exchange), with as few
+        ops and autograd nodes as possible, because in a network every small op
+        costs several times what a micro-loop shows (each follows a kernel that
+        evicted the caches): running-statistic rows kept with a lean check, the
+        γ/β rows by one ``cat`` each, the exchange plan kept while the pattern of
+        ``|γ| < θ`` is unchanged, and for M = 2 the exchange as one
+        ``index_select`` and one in-place ``index_copy_`` along the rows (ATen's
+        autograd; a Python ``autograd.Function`` costs more here).
+
+        Values and input gradients are bit-identical to the general path; so are
+        the γ/β gradients for N <= 4. For N >= 5 these differ in the last bits:
+        autograd adds the N samples' row gradients of a ``cat`` one after the
+        other, where the general path's ``expand`` sums them with the reduction
+        kernel's order (``tests/test_core/test_frozen_training_path.py``)."""
+        layers = list(self._modules['norms']._modules.values())
+        first = layers[0]
+        if (self.shared or self.exchange_policy is not None
+                or self.exchange_replacement is not None
+                or not isinstance(first, _BatchNorm) or first.training
+                or first._buffers.get('running_mean') is None
+                or first._parameters.get('weight') is None
+                or first._parameters.get('bias') is None):
+            return None
+        M = self.num_streams
+        batch = x.shape[0] // M
+        mean, var = self._statistic_rows(layers, batch)
+        # γ/β per row (stream m's values for each of its N samples): one cat each
+        weight = torch.cat([layer._parameters['weight'] for layer in layers
+                            for _ in range(batch)])
+        bias = torch.cat([layer._parameters['bias'] for layer in layers
+                          for _ in range(batch)])
+        if not x.is_contiguous():
+            x = x.contiguous()  # e.g. channels_last: the rows view needs NCHW order
+        y = torch.batch_norm(x.view(1, x.shape[0] * x.shape[1], -1), weight, bias,
+                             mean, var, False, 0.0, first.eps,
+                             torch.backends.cudnn.enabled)
+        plan = (self._exchange_rows_plan(batch, x.shape[1], x.device, weight)
+                if self.exchange else None)
+        if plan is not None:
+            if M == 2:  # each replaced row takes the other stream's row
+                y = y.index_copy_(1, plan[0], y.index_select(1, plan[1]))
+            else:  # the mean of M-1 rows: the rows Function
+                y = exchange_by_rows(y, plan, M)
+        return torch.ops.aten._unsafe_view(y, x.shape)
+
     def _inference_forward(self, x: torch.Tensor,
                            plan: tuple) -> torch.Tensor:
         """The single-call path (and the exchange) with a plan, no autograd."""
@@ -365,10 +456,15 @@ class ModalityNorm(nn.Module):
         if x.shape[1] != self.num_features:
             raise ValueError(f'ModalityNorm built for {self.num_features} channels '
                              f'got input with {x.shape[1]}')
-        if not torch.is_grad_enabled() and not _is_compiling():
-            plan = self._inference_plan(x)
-            if plan is not None:
-                return self._inference_forward(x, plan)
+        if not _is_compiling():
+            if not torch.is_grad_enabled():
+                plan = self._inference_plan(x)
+                if plan is not None:
+                    return self._inference_forward(x, plan)
+            elif x.device.type == 'cpu':
+                y = self._frozen_training_forward(x)
+                if y is not None:
+                    return y
         y = self._normalize(x)
         if self.exchange and self.exchange_replacement is not None:
             shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
@@ -381,13 +477,8 @@ class ModalityNorm(nn.Module):
             shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
             if y.device.type == 'cpu' and not _is_compiling():
                 # the indexed path on the (M*N*C, L) rows; its row indices depend
-                # only on γ (detached) and N
-                rows = self._cached(
-                    'exchange', [n.weight for n in self._layers()],
-                    (self.threshold, self.exchange_mode, y.device, shape[1]),
-                    lambda: exchange_rows(exchange_indices(self.exchange_mask(),
-                                                           y.device),
-                                          shape[1], shape[2]))
+                # only on the (M, C) mask and N
+                rows = self._exchange_rows_plan(shape[1], shape[2], y.device)
                 y = exchange_by_rows(y, rows, self.num_streams)
             else:
                 y = channel_exchange(y, self.exchange_mask(), streams_shape=shape)
