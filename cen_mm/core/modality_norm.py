@@ -429,8 +429,9 @@ class ModalityNorm(nn.Module):
         plan = (self._exchange_rows_plan(batch, x.shape[1], x.device, weight)
                 if self.exchange else None)
         if plan is not None:
+            dst, src = plan[0], plan[1]
             if M == 2:  # each replaced row takes the other stream's row
-                y = y.index_copy_(1, plan[0], y.index_select(1, plan[1]))
+                y = y.index_copy_(1, dst, y.index_select(1, src))
             else:  # the mean of M-1 rows: the rows Function
                 y = exchange_by_rows(y, plan, M)
         return torch.ops.aten._unsafe_view(y, x.shape)

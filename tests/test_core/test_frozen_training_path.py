@@ -16,18 +16,22 @@ THETA = 2e-2
 C = 12
 
 
-def frozen_norm(M, exchange=True, seed=0):
+def frozen_norm(M, exchange=True, seed=0, mode='all'):
     torch.manual_seed(seed)
     norm = ModalityNorm(C, M, exchange=exchange, threshold=THETA,
-                        exchange_mode='all')
+                        exchange_mode=mode)
     with torch.no_grad():
         for m, layer in enumerate(norm.norms):
             layer.weight.uniform_(0.5, 1.5)
             layer.bias.normal_()
             layer.running_mean.normal_()
             layer.running_var.uniform_(0.5, 2.0)
-            if exchange:  # each stream gives up channels; some channels by several
+            if exchange and mode == 'all':
+                # each stream gives up channels; channel 7 by every stream
                 layer.weight[[m, m + 1, 7]] = THETA / 2
+            elif exchange:  # two channels of each stream's own sub-part
+                owned = norm.owner_mask[m].nonzero().squeeze(1)
+                layer.weight[owned[:2]] = THETA / 2
     norm.train()
     for layer in norm.norms:
         layer.eval()  # norm_eval: frozen statistics, trainable γ/β
@@ -54,10 +58,10 @@ def outputs_and_grads(norm, fn, x, upstream):
 
 
 @pytest.mark.parametrize('M,N', [(2, 1), (2, 2), (2, 5), (2, 8), (3, 3), (4, 2)])
-@pytest.mark.parametrize('exchange', [True, False])
+@pytest.mark.parametrize('exchange', ['all', 'subpart', None])
 @pytest.mark.parametrize('layout', ['contiguous', 'channels_last'])
 def test_bit_identical_to_autograd_path(M, N, exchange, layout):
-    norm = frozen_norm(M, exchange)
+    norm = frozen_norm(M, exchange is not None, mode=exchange or 'all')
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(M * N, C, 5, 4, generator=gen)
     upstream = torch.randn(M * N, C, 5, 4, generator=gen)
