@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from mmengine.registry import MODELS
 
 from .exchange import (_is_compiling, channel_exchange, exchange_by_indices,
-                       exchange_indices, exchange_mask)
+                       exchange_indices)
 from .modality_norm import ModalityNorm
 
 
@@ -153,20 +153,26 @@ class ModalityLayerNorm(ModalityNorm):
     def _exchange_channels(
             self, device: torch.device) -> Optional[List[Optional[torch.Tensor]]]:
         """:func:`~cen_mm.core.exchange.exchange_indices` of the threshold rule's
-        (M, C) mask, rebuilt only when the mask's value changes (or the device, or
-        inference mode). The mask itself is recomputed on every call (a few small
-        ops without autograd): in training γ changes after every optimizer step, but
-        the set of channels below θ rarely does, and reading the indices on the host
-        is what costs."""
-        owner = self.owner_mask if self.exchange_mode == 'subpart' else None
+        (M, C) mask, rebuilt only when the pattern of ``|γ| < θ`` changes (or θ, the
+        mode, the device, or inference mode). The pattern is recomputed on every
+        call (three small ops without autograd): in training γ changes after every
+        optimizer step, but the set of channels below θ rarely does, and reading
+        the indices on the host is what costs."""
+        # which γ are below θ (stack, abs, lt: no detach, no sub-part mask, as the
+        # pattern decides whether anything can have changed); the mask and its
+        # indices are rebuilt only when the pattern changes
         with torch.no_grad():
-            mask = exchange_mask(torch.stack([n.weight for n in self.norms]),
-                                 self.threshold, owner)
-        key = (device, torch.is_inference_mode_enabled())
+            below = torch.stack([n._parameters['weight'] for n in
+                                 self._modules['norms']._modules.values()]).abs().lt_(
+                                     self.threshold)
+        key = (device, torch.is_inference_mode_enabled(), self.threshold,
+               self.exchange_mode)
         cached = self.__dict__.get('_exchange_channels_cache')
         if (cached is not None and cached[0] == key
-                and cached[1].device == mask.device and torch.equal(cached[1], mask)):
+                and cached[1].device == below.device and torch.equal(cached[1], below)):
             return cached[2]
+        with torch.no_grad():
+            mask = self.exchange_mask()
         channels = exchange_indices(mask, device)
-        self.__dict__['_exchange_channels_cache'] = (key, mask, channels)
+        self.__dict__['_exchange_channels_cache'] = (key, below, channels)
         return channels

@@ -330,7 +330,14 @@ class ModalityNorm(nn.Module):
         else:
             return None
         extra = (x.shape[0], x.device, frozen_bn, first.eps, self.threshold,
-                 self.exchange_mode)
+                 self.exchange_mode, torch.is_inference_mode_enabled())
+        # kept while every source is the same tensor, at the same version and memory
+        # (a lean form of _cached's key: this runs for every norm of every forward)
+        hit = self.__dict__.get('_inference_hit')
+        if (hit is not None and hit[0] == extra and len(hit[1]) == len(sources)
+                and all(a is b and a._version == v and a.data_ptr() == p
+                        for a, b, v, p in zip(sources, hit[1], hit[2], hit[3]))):
+            return hit[4]
 
         def build():
             batch = x.shape[0] // self.num_streams
@@ -342,7 +349,10 @@ class ModalityNorm(nn.Module):
                         if self.exchange else None)
             return frozen_bn, weight, bias, mean, var, first.eps, channels
 
-        return self._cached('inference', sources, extra, build)
+        plan = build()
+        self.__dict__['_inference_hit'] = (extra, sources, [t._version for t in sources],
+                                           [t.data_ptr() for t in sources], plan)
+        return plan
 
     def _exchange_rows_plan(self, batch: int, channels: int, device: torch.device,
                             gamma_rows: Optional[torch.Tensor] = None
