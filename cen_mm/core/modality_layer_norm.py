@@ -153,26 +153,8 @@ class ModalityLayerNorm(ModalityNorm):
     def _exchange_channels(
             self, device: torch.device) -> Optional[List[Optional[torch.Tensor]]]:
         """:func:`~cen_mm.core.exchange.exchange_indices` of the threshold rule's
-        (M, C) mask, rebuilt only when the pattern of ``|γ| < θ`` changes (or θ, the
-        mode, the device, or inference mode). The pattern is recomputed on every
-        call (three small ops without autograd): in training γ changes after every
-        optimizer step, but the set of channels below θ rarely does, and reading
-        the indices on the host is what costs."""
-        # which γ are below θ (stack, abs, lt: no detach, no sub-part mask, as the
-        # pattern decides whether anything can have changed); the mask and its
-        # indices are rebuilt only when the pattern changes
-        with torch.no_grad():
-            below = torch.stack([n._parameters['weight'] for n in
-                                 self._modules['norms']._modules.values()]).abs().lt_(
-                                     self.threshold)
-        key = (device, torch.is_inference_mode_enabled(), self.threshold,
-               self.exchange_mode)
-        cached = self.__dict__.get('_exchange_channels_cache')
-        if (cached is not None and cached[0] == key
-                and cached[1].device == below.device and torch.equal(cached[1], below)):
-            return cached[2]
-        with torch.no_grad():
-            mask = self.exchange_mask()
-        channels = exchange_indices(mask, device)
-        self.__dict__['_exchange_channels_cache'] = (key, below, channels)
-        return channels
+        (M, C) mask, kept while the pattern of ``|γ| < θ`` is unchanged (reading the
+        indices on the host is what costs)."""
+        return self._kept_while_below_unchanged(
+            'exchange_channels', (device, ),
+            lambda: exchange_indices(self.exchange_mask(), device))

@@ -207,7 +207,8 @@ class ModalityNorm(nn.Module):
     # ---- forward -------------------------------------------------------------------
     def _layers(self) -> list:
         """The norm layer of every stream (the same one M times if ``shared``)."""
-        return [self.norms[0]] * self.num_streams if self.shared else list(self.norms)
+        layers = list(self._modules['norms']._modules.values())
+        return layers * self.num_streams if self.shared else layers
 
     def _uses_frozen_bn(self) -> bool:
         n = self.norms[0]
@@ -219,20 +220,45 @@ class ModalityNorm(nn.Module):
         return isinstance(n, _InstanceNorm) and not n.track_running_stats
 
     def _cached(self, name: str, sources: list, extra: tuple, build):
-        """``build()``, reused while every tensor of ``sources`` is unchanged (same
-        memory, dtype and ``_version``) and ``extra`` is equal. Not used while
-        compiling (dynamo traces ``build`` instead) and never across
-        ``inference_mode`` on/off (inference tensors cannot enter autograd)."""
+        """``build()``, reused while every tensor of ``sources`` is the same tensor at
+        the same ``_version`` and memory (every in-place change, ``load_state_dict``
+        and ``.to()`` moves one of them) and ``extra`` is equal. A lean check: it runs
+        for every norm of every forward. Not used while compiling (dynamo traces
+        ``build`` instead) and never across ``inference_mode`` on/off (inference
+        tensors cannot enter autograd)."""
         if _is_compiling():
             return build()
-        key = (tuple((t.data_ptr(), t.dtype, t.device, t._version) for t in sources),
-               extra, torch.is_inference_mode_enabled())
+        extra = (extra, torch.is_inference_mode_enabled())
         cache = self.__dict__.setdefault('_cache', {})  # also for pickled models
         hit = cache.get(name)
-        if hit is not None and hit[0] == key:
-            return hit[1]
+        if (hit is not None and hit[0] == extra and len(hit[1]) == len(sources)
+                and all(a is b and a._version == v and a.data_ptr() == p
+                        for a, b, v, p in zip(sources, hit[1], hit[2], hit[3]))):
+            return hit[4]
         value = build()
-        cache[name] = (key, value)
+        cache[name] = (extra, list(sources), [t._version for t in sources],
+                       [t.data_ptr() for t in sources], value)
+        return value
+
+    def _kept_while_below_unchanged(self, name: str, extra: tuple, build,
+                                    gamma: Optional[torch.Tensor] = None):
+        """``build()`` (exchange indices), reused while the pattern of ``|γ| < θ``
+        is unchanged and ``extra`` is equal. In training γ changes after every
+        optimizer step, but the set of channels below θ seldom does: the check is
+        two small ops and one comparison. ``gamma``: γ in any layout fixed for the
+        given ``extra`` (e.g. per row); default :meth:`gamma`."""
+        with torch.no_grad():
+            below = (self.gamma() if gamma is None else gamma).abs().lt_(
+                self.threshold)
+        extra = (extra, self.threshold, self.exchange_mode, gamma is None,
+                 torch.is_inference_mode_enabled())
+        cache = self.__dict__.setdefault('_cache', {})
+        hit = cache.get(name)
+        if (hit is not None and hit[0] == extra and hit[1].shape == below.shape
+                and torch.equal(hit[1], below)):
+            return hit[2]
+        value = build()
+        cache[name] = (extra, below, value)
         return value
 
     def _param_rows(self, first: str, second: str, layers: list, batch: int):
@@ -330,14 +356,7 @@ class ModalityNorm(nn.Module):
         else:
             return None
         extra = (x.shape[0], x.device, frozen_bn, first.eps, self.threshold,
-                 self.exchange_mode, torch.is_inference_mode_enabled())
-        # kept while every source is the same tensor, at the same version and memory
-        # (a lean form of _cached's key: this runs for every norm of every forward)
-        hit = self.__dict__.get('_inference_hit')
-        if (hit is not None and hit[0] == extra and len(hit[1]) == len(sources)
-                and all(a is b and a._version == v and a.data_ptr() == p
-                        for a, b, v, p in zip(sources, hit[1], hit[2], hit[3]))):
-            return hit[4]
+                 self.exchange_mode)
 
         def build():
             batch = x.shape[0] // self.num_streams
@@ -349,51 +368,18 @@ class ModalityNorm(nn.Module):
                         if self.exchange else None)
             return frozen_bn, weight, bias, mean, var, first.eps, channels
 
-        plan = build()
-        self.__dict__['_inference_hit'] = (extra, sources, [t._version for t in sources],
-                                           [t.data_ptr() for t in sources], plan)
-        return plan
+        return self._cached('inference', sources, extra, build)
 
     def _exchange_rows_plan(self, batch: int, channels: int, device: torch.device,
                             gamma_rows: Optional[torch.Tensor] = None
                             ) -> Optional[tuple]:
         """The rows exchange (:func:`~cen_mm.core.exchange.exchange_rows`) of the
-        current mask, for training. γ changes after every optimizer step, but the set
-        of replaced channels seldom does: the index tensors are kept while the
-        pattern of ``|γ| < θ`` is unchanged (two small ops and one comparison per
-        call; the full mask and the indices are rebuilt only when it changed, or N,
-        C, θ, the mode, the device or ``inference_mode``). ``gamma_rows``: γ in any
-        layout that is fixed for a given N (e.g. the per-row γ of the training
-        path); default: :meth:`gamma`."""
-        with torch.no_grad():
-            source = self.gamma() if gamma_rows is None else gamma_rows
-            below = source.abs().lt_(self.threshold)
-        key = (batch, channels, device, torch.is_inference_mode_enabled(),
-               self.threshold, self.exchange_mode, gamma_rows is None)
-        hit = self.__dict__.get('_rows_plan')
-        if hit is not None and hit[0] == key and torch.equal(hit[1], below):
-            return hit[2]
-        with torch.no_grad():
-            mask = self.exchange_mask()
-        plan = exchange_rows(exchange_indices(mask, device), batch, channels)
-        self.__dict__['_rows_plan'] = (key, below, plan)
-        return plan
-
-    def _statistic_rows(self, layers: list, batch: int) -> tuple:
-        """:meth:`_rows` of the running statistics, kept while the buffers are the
-        same tensors with the same ``_version`` (a leaner check than
-        :meth:`_cached`: this runs for every norm of every training step)."""
-        buffers = [layer._buffers[name] for name in ('running_mean', 'running_var')
-                   for layer in layers]
-        versions = [t._version for t in buffers]
-        key = (batch, torch.is_inference_mode_enabled())
-        hit = self.__dict__.get('_statistic_rows_cache')
-        if (hit is not None and hit[0] == key and hit[2] == versions
-                and all(a is b for a, b in zip(hit[1], buffers))):
-            return hit[3]
-        rows = self._rows('running_mean', 'running_var', layers, batch)
-        self.__dict__['_statistic_rows_cache'] = (key, buffers, versions, rows)
-        return rows
+        current mask, kept while the pattern of ``|γ| < θ`` (``gamma_rows``: γ per
+        row, default :meth:`gamma`) is unchanged, for the same N, C and device."""
+        return self._kept_while_below_unchanged(
+            'exchange_rows', (batch, channels, device),
+            lambda: exchange_rows(exchange_indices(self.exchange_mask(), device),
+                                  batch, channels), gamma_rows)
 
     def _frozen_training_forward(self, x: torch.Tensor) -> Optional[torch.Tensor]:
         """Training with frozen BN (``norm_eval``, the papers' setting) and the
@@ -403,8 +389,7 @@ class ModalityNorm(nn.Module):
         (1, M*N*C, L) rows with per-row γ/β, then the rows exchange), with as few
         ops and autograd nodes as possible, because in a network every small op
         costs several times what a micro-loop shows (each follows a kernel that
-        evicted the caches): running-statistic rows kept with a lean check, the
-        γ/β rows by one ``cat`` each, the exchange plan kept while the pattern of
+        evicted the caches): the γ/β rows by one ``cat`` each, the exchange plan kept while the pattern of
         ``|γ| < θ`` is unchanged, and for M = 2 the exchange as one
         ``index_select`` and one in-place ``index_copy_`` along the rows (ATen's
         autograd; a Python ``autograd.Function`` costs more here).
@@ -425,7 +410,7 @@ class ModalityNorm(nn.Module):
             return None
         M = self.num_streams
         batch = x.shape[0] // M
-        mean, var = self._statistic_rows(layers, batch)
+        mean, var = self._param_rows('running_mean', 'running_var', layers, batch)
         # γ/β per row (stream m's values for each of its N samples): one cat each
         weight = torch.cat([layer._parameters['weight'] for layer in layers
                             for _ in range(batch)])
@@ -439,9 +424,8 @@ class ModalityNorm(nn.Module):
         plan = (self._exchange_rows_plan(batch, x.shape[1], x.device, weight)
                 if self.exchange else None)
         if plan is not None:
-            dst, src = plan[0], plan[1]
             if M == 2:  # each replaced row takes the other stream's row
-                y = y.index_copy_(1, dst, y.index_select(1, src))
+                y = y.index_copy_(1, plan[0], y.index_select(1, plan[1]))
             else:  # the mean of M-1 rows: the rows Function
                 y = exchange_by_rows(y, plan, M)
         return torch.ops.aten._unsafe_view(y, x.shape)

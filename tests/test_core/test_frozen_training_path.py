@@ -140,7 +140,7 @@ def test_exchange_follows_mask_changes_between_steps():
         assert torch.equal(out, ref)
         for got, want in zip(grads, ref_grads):
             assert torch.equal(got, want)
-        plans.append(norm.__dict__['_rows_plan'][2])  # kept by the mask
+        plans.append(norm._cache['exchange_rows'][2])  # kept by the mask
         if step == 1:
             with torch.no_grad():
                 norm.norms[1].weight[3:6] = THETA / 4  # three more channels replaced
