@@ -12,7 +12,8 @@
 #
 # Environment: PYTHON (interpreter for the venv, default python3.11 or python3),
 # CEN_MM_WHEEL_CACHE (mmcv wheel cache, default ~/.cache/cen_mm/wheels),
-# TORCH_INDEX_URL (optional extra index for a specific CUDA build of torch).
+# TORCH_INDEX_URL (optional extra index for a specific CUDA build of torch),
+# CEN_MM_MIN_FREE_GB (free space the pre-flight check asks for; 0 skips it).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -46,6 +47,9 @@ PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 import sys
 sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
 PY
+# Pre-flight: a first install needs ~8 GiB free (torch's wheel brings ~4 GB of CUDA libraries);
+# fail now, naming the folder, instead of pip's "No space left on device" minutes later.
+"$PYTHON" "$ROOT/tools/install/check_disk.py" "$ROOT/.venv" "${TMPDIR:-/tmp}" || exit 1
 
 if [ ! -x .venv/bin/python ]; then
   run_step "creating virtual environment .venv" \
