@@ -43,8 +43,11 @@ on a shared machine. Reported for the wall clock and for the process CPU time (w
 leaves out the time the process waits for a core; with ``--threads 1`` it is the
 steadier of the two on a shared machine): median time per step of each, the ratio of
 the medians and the median of the per-round ratios (more robust when the load
-changes) with their interquartile range (the noise: on a machine shared with other
-jobs, a few percent even for 8+ rounds). ``--profile`` adds an estimate that the convolutions' timing noise does not
+changes) with their interquartile range (the noise of single rounds: on a machine
+shared with other jobs, a few percent) and, in brackets, the 95 % bootstrap interval of
+that median (how precisely the rounds pin it down; it narrows with more ``--iters``:
+about ±1 % at 60 rounds on the 2-core machine). A target such as "≤ 1.05" is shown
+when the interval's upper end is within it. ``--profile`` adds an estimate that the convolutions' timing noise does not
 blur: the profiled self time of all ops other than convolutions/matmuls (which do the
 same work in both models), CEN minus floor, relative to the floor's step.
 
@@ -203,8 +206,8 @@ def parse_args(argv=None):
 
 # ---- tables -------------------------------------------------------------------------
 TIME_HEADER = ('| sub-part γ<θ | exchanged | phase | CEN wall (s/step) | floor wall '
-               '(s/step) | ratio | paired ratio (IQR) | CEN CPU (s/step) | floor CPU '
-               '(s/step) | ratio | paired ratio (IQR) |')
+               '(s/step) | ratio | paired ratio (IQR) [95% CI] | CEN CPU (s/step) | '
+               'floor CPU (s/step) | ratio | paired ratio (IQR) [95% CI] |')
 MEMORY_HEADER = ('| sub-part γ<θ | exchanged | phase | CEN step peak (MiB) | floor step '
                  'peak (MiB) | ratio | CEN total (MiB) | floor total (MiB) | ratio |')
 
@@ -230,9 +233,11 @@ def print_time_row(row: dict, device: torch.device) -> None:
             continue
         t = row[clock]
         low, high = t['quartiles']
+        ci_low, ci_high = t['interval']
         cells += [f'{t["cen"]:.3f}', f'{t["floor"]:.3f}',
                   f'{t["cen"] / t["floor"]:.3f}',
-                  f'{t["paired"]:.3f} ({low:.2f}-{high:.2f})']
+                  f'{t["paired"]:.3f} ({low:.2f}-{high:.2f}) '
+                  f'[{ci_low:.3f}-{ci_high:.3f}]']
     print('| ' + ' | '.join(cells) + ' |', flush=True)
 
 

@@ -1,5 +1,6 @@
 """Step timing: CEN and floor steps alternate in one process so that both see the same
 load on a shared machine; the per-round ratio is the robust statistic."""
+import random
 import statistics
 import time
 from typing import Callable, Dict, List, Sequence, Tuple
@@ -62,8 +63,27 @@ def ratio_quartiles(a: Sequence[float], b: Sequence[float]) -> Tuple[float, floa
     return q[0], q[2]
 
 
+def median_ratio_interval(a: Sequence[float], b: Sequence[float], level: float = 0.95,
+                          resamples: int = 2000, seed: int = 0) -> Tuple[float, float]:
+    """Bootstrap percentile interval (``level``, e.g. 95 %) of the median of the
+    per-round ratios a[i] / b[i]: how precisely the rounds pin the median down (the
+    quartiles show the spread of single rounds, not that). Seeded: the same rounds give
+    the same interval. One round gives (r, r)."""
+    ratios = [x / y for x, y in zip(a, b)]
+    if len(ratios) < 2:
+        return ratios[0], ratios[0]
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios)))
+                     for _ in range(resamples))
+    tail = (1 - level) / 2
+    return (medians[int(tail * resamples)],
+            medians[min(resamples - 1, int((1 - tail) * resamples))])
+
+
 def clock_summary(cen: Sequence[float], floor: Sequence[float]) -> dict:
-    """Median seconds of each, and the median and quartiles of the per-round ratios
-    CEN / floor: ``dict(cen, floor, paired, quartiles)``."""
+    """Median seconds of each, and the median, quartiles and 95 % bootstrap interval of
+    the median of the per-round ratios CEN / floor:
+    ``dict(cen, floor, paired, quartiles, interval)``."""
     return dict(cen=statistics.median(cen), floor=statistics.median(floor),
-                paired=median_ratio(cen, floor), quartiles=ratio_quartiles(cen, floor))
+                paired=median_ratio(cen, floor), quartiles=ratio_quartiles(cen, floor),
+                interval=median_ratio_interval(cen, floor))

@@ -10,7 +10,8 @@ import torch.nn as nn
 from cen_mm.utils.benchmark.memory import (cpu_step_peak_bytes, quiet_profiler,
                                            static_bytes, step_peak_bytes)
 from cen_mm.utils.benchmark.timing import (clock_summary, median_ratio,
-                                           ratio_quartiles, time_alternating)
+                                           median_ratio_interval, ratio_quartiles,
+                                           time_alternating)
 
 CPU = torch.device('cpu')
 
@@ -67,3 +68,21 @@ def test_quiet_profiler_drops_only_kineto_noise(capfd):
         os.write(2, b'a real warning\n')
     err = capfd.readouterr().err
     assert err.splitlines() == ['a real warning']
+
+
+def test_median_ratio_interval_pins_the_median():
+    # ratios 0.00, 0.01, ..., 1.00 (floor 1): the median is 0.5 and the bootstrap
+    # standard error of a uniform sample's median is 1 / (2 * sqrt(101)) ~ 0.05, so the
+    # 95 % interval is about 0.5 -+ 0.1
+    cen, floor = [i / 100 for i in range(101)], [1.0] * 101
+    low, high = median_ratio_interval(cen, floor)
+    assert 0.38 < low < 0.46 and 0.54 < high < 0.62
+    assert median_ratio_interval(cen, floor) == (low, high)  # seeded
+    # four times the rounds, half the width
+    wide = high - low
+    low4, high4 = median_ratio_interval(cen * 4, floor * 4)
+    assert 0.35 * wide < high4 - low4 < 0.65 * wide
+    # identical ratios and a single round: a point
+    assert median_ratio_interval([2.0, 4.0, 6.0], [1.0, 2.0, 3.0]) == (2.0, 2.0)
+    assert median_ratio_interval([3.0], [2.0]) == (1.5, 1.5)
+    assert clock_summary(cen, floor)['interval'] == (low, high)
