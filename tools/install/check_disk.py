@@ -9,7 +9,7 @@ naming the folder, what it has, what is needed and how to make room.
 
 Needed space (GiB): CEN_MM_MIN_FREE_GB if set (0 turns the check off); otherwise 8 when the
 venv has no torch yet (a first install) and 1 when it only refreshes an existing venv.
-Exit status 0 when there is room, 1 (with the message on stderr) when there is not.
+Exit status 0 when there is room, 1 (a line per folder on stderr) when there is not.
 """
 import os
 import shutil
@@ -67,24 +67,17 @@ def check(venv: Path, tmp: Path) -> list:
 
 
 def main(argv) -> int:
+    """Exit 1 with one line per folder short of space on stderr (setup_env.sh's
+    ``run_step`` adds the step name and the fix), 0 when there is room."""
     if len(argv) not in (2, 3):
         print(__doc__, file=sys.stderr)
         return 2
     venv = Path(argv[1])
     tmp = Path(argv[2]) if len(argv) == 3 else Path(os.environ.get('TMPDIR', '/tmp'))
     problems = check(venv, tmp)
-    if not problems:
-        return 0
-    lines = ['[setup_env] FAILED at step: free disk space']
-    lines += [f'[setup_env]   {p}' for p in problems]
-    lines += [
-        '[setup_env]   fix: make room (old clones\' .venv folders are ~6.4 GB each; pytest '
-        'keeps its last runs in $TMPDIR/pytest-of-$USER), point TMPDIR at a larger disk, or '
-        'set CEN_MM_MIN_FREE_GB=0 to skip this check',
-        '[setup_env] Nothing was installed; re-run the script after the fix.',
-    ]
-    print('\n'.join(lines), file=sys.stderr)
-    return 1
+    for problem in problems:
+        print(f'[setup_env]   {problem}', file=sys.stderr)
+    return 1 if problems else 0
 
 
 if __name__ == '__main__':

@@ -49,7 +49,9 @@ sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)
 PY
 # Pre-flight: a first install needs ~8 GiB free (torch's wheel brings ~4 GB of CUDA libraries);
 # fail now, naming the folder, instead of pip's "No space left on device" minutes later.
-"$PYTHON" "$ROOT/tools/install/check_disk.py" "$ROOT/.venv" "${TMPDIR:-/tmp}" || exit 1
+run_step "free disk space" \
+  "make room (old clones' .venv folders are ~6.4 GB each; pytest keeps its last runs in \$TMPDIR/pytest-of-\$USER), point TMPDIR at a larger disk, or set CEN_MM_MIN_FREE_GB=0 to skip this check" \
+  "$PYTHON" "$ROOT/tools/install/check_disk.py" "$ROOT/.venv" "${TMPDIR:-/tmp}"
 
 if [ ! -x .venv/bin/python ]; then
   run_step "creating virtual environment .venv" \

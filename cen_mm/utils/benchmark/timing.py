@@ -49,14 +49,19 @@ def median_seconds(fn: Callable[[], None], reps: int, device: torch.device) -> f
     return statistics.median(values)
 
 
+def paired_ratios(a: Sequence[float], b: Sequence[float]) -> List[float]:
+    """The per-round ratios a[i] / b[i]."""
+    return [x / y for x, y in zip(a, b)]
+
+
 def median_ratio(a: Sequence[float], b: Sequence[float]) -> float:
     """Median of the per-round ratios a[i] / b[i]."""
-    return statistics.median(x / y for x, y in zip(a, b))
+    return statistics.median(paired_ratios(a, b))
 
 
 def ratio_quartiles(a: Sequence[float], b: Sequence[float]) -> Tuple[float, float]:
     """First and third quartile of the per-round ratios (their spread is the noise)."""
-    ratios = [x / y for x, y in zip(a, b)]
+    ratios = paired_ratios(a, b)
     if len(ratios) < 2:
         return ratios[0], ratios[0]
     q = statistics.quantiles(ratios, n=4, method='inclusive')
@@ -69,7 +74,7 @@ def median_ratio_interval(a: Sequence[float], b: Sequence[float], level: float =
     per-round ratios a[i] / b[i]: how precisely the rounds pin the median down (the
     quartiles show the spread of single rounds, not that). Seeded: the same rounds give
     the same interval. One round gives (r, r)."""
-    ratios = [x / y for x, y in zip(a, b)]
+    ratios = paired_ratios(a, b)
     if len(ratios) < 2:
         return ratios[0], ratios[0]
     rng = random.Random(seed)
