@@ -21,7 +21,6 @@ so a replaced channel carries values normalised with the *other* streams' per-to
 statistics. The rule is the papers'; its justification for LN is by analogy (their
 analysis is for BN/IN).
 """
-import functools
 import inspect
 from typing import List, Optional
 
@@ -74,10 +73,19 @@ def _takes_data_format(layer: nn.Module) -> bool:
     return _forward_takes_data_format(type(layer))
 
 
-@functools.lru_cache(maxsize=None)
+# layer class -> whether its forward takes ``data_format``. A plain dict, not
+# ``functools.lru_cache``: torch.compile traces a dict look-up, but warns on every
+# compile that it bypasses an lru_cache.
+_TAKES_DATA_FORMAT: dict = {}
+
+
 def _forward_takes_data_format(layer_type: type) -> bool:
     # inspect.signature costs ~10 µs: read once per layer class, not on every call
-    return 'data_format' in inspect.signature(layer_type.forward).parameters
+    known = _TAKES_DATA_FORMAT.get(layer_type)
+    if known is None:
+        known = 'data_format' in inspect.signature(layer_type.forward).parameters
+        _TAKES_DATA_FORMAT[layer_type] = known
+    return known
 
 
 @MODELS.register_module()

@@ -277,3 +277,25 @@ def test_layer_signature_read_once_per_class(monkeypatch):
 
     monkeypatch.setattr(module.inspect, 'signature', fail)
     assert_same_values_and_grads(norm, x, channel_first=True)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize('channel_first', [False, True])
+def test_compiles_as_one_graph_without_dynamo_warnings(channel_first):
+    """``torch.compile`` traces the layer in one graph, with the eager values, and
+    warns about nothing (dynamo used to warn on every compile that it ignores the
+    ``functools.lru_cache`` of the layer-class signature lookup)."""
+    import warnings
+    norm = make_exchanging(2, channel_first=channel_first)
+    x = make_input('channel_first' if channel_first else 'tokens', 2)
+    with torch.no_grad():
+        eager = norm(x)
+    torch._dynamo.reset()
+    # dynamo warns once per message and process: forget earlier tests' warnings
+    getattr(torch._dynamo.utils.warn_once, 'cache_clear', lambda: None)()
+    with warnings.catch_warnings(record=True) as caught, torch.no_grad():
+        warnings.simplefilter('always')
+        compiled = torch.compile(norm, fullgraph=True, backend='eager')(x)
+    torch._dynamo.reset()
+    assert [str(w.message) for w in caught] == []
+    torch.testing.assert_close(compiled, eager, rtol=0, atol=1e-6)
