@@ -68,19 +68,16 @@ def _is_plain_layer_norm_call(layer: nn.Module, data_format: Optional[str]) -> b
     return _takes_data_format(layer) and data_format == 'channel_last'
 
 
-def _takes_data_format(layer: nn.Module) -> bool:
-    """True for mmpretrain's ``LayerNorm2d`` (``forward(x, data_format=...)``)."""
-    return _forward_takes_data_format(type(layer))
-
-
 # layer class -> whether its forward takes ``data_format``. A plain dict, not
 # ``functools.lru_cache``: torch.compile traces a dict look-up, but warns on every
 # compile that it bypasses an lru_cache.
 _TAKES_DATA_FORMAT: dict = {}
 
 
-def _forward_takes_data_format(layer_type: type) -> bool:
-    # inspect.signature costs ~10 µs: read once per layer class, not on every call
+def _takes_data_format(layer: nn.Module) -> bool:
+    """True for mmpretrain's ``LayerNorm2d`` (``forward(x, data_format=...)``).
+    ``inspect.signature`` costs ~10 µs: read once per layer class, not per call."""
+    layer_type = type(layer)
     known = _TAKES_DATA_FORMAT.get(layer_type)
     if known is None:
         known = 'data_format' in inspect.signature(layer_type.forward).parameters

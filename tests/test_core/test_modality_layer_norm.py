@@ -4,6 +4,8 @@ hand-written reference; the layer saves no more for backward than the stock laye
 the whole stack. (mmpretrain's LayerNorm2d, both data formats, is checked through the
 ConvNeXt exactness tests of tests/test_models/test_backbones/: importing mmpretrain
 here would cost seconds.)"""
+import warnings
+
 import pytest
 import torch
 import torch.nn as nn
@@ -285,7 +287,6 @@ def test_compiles_as_one_graph_without_dynamo_warnings(channel_first):
     """``torch.compile`` traces the layer in one graph, with the eager values, and
     warns about nothing (dynamo used to warn on every compile that it ignores the
     ``functools.lru_cache`` of the layer-class signature lookup)."""
-    import warnings
     norm = make_exchanging(2, channel_first=channel_first)
     x = make_input('channel_first' if channel_first else 'tokens', 2)
     with torch.no_grad():

@@ -47,8 +47,8 @@ changes) with their interquartile range (the noise of single rounds: on a machin
 shared with other jobs, a few percent) and, in brackets, the 95 % bootstrap interval of
 that median (how precisely the rounds pin it down; it narrows with more ``--iters``:
 about ±1 % at 60 rounds on the 2-core machine). A target such as "≤ 1.05" is shown
-when the interval's upper end is within it. ``--profile`` adds an estimate that the convolutions' timing noise does not
-blur: the profiled self time of all ops other than convolutions/matmuls (which do the
+when the interval's upper end is within it. ``--profile`` adds an estimate that the
+convolutions' timing noise does not blur: the profiled self time of all ops other than convolutions/matmuls (which do the
 same work in both models), CEN minus floor, relative to the floor's step.
 
 ``--amp``: forwards (and the losses) under ``torch.autocast`` in bfloat16 (CPU and
