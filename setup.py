@@ -67,7 +67,9 @@ setup(
     package_data={'cen_mm': ['.mim/model-index.yml', '.mim/configs/*/*.py',
                              '.mim/configs/*/*/*.py',
                              # listed in model-index.yml (mmengine reads them)
-                             '.mim/configs/*/metafile.yaml']},
+                             '.mim/configs/*/metafile.yaml',
+                             # C++ source of the op built at first use (cen_mm/ops)
+                             'ops/csrc/*.cpp']},
     include_package_data=True,
     cmdclass={'build_py': BuildPyWithScopePth},
     python_requires='>=3.11',

@@ -29,6 +29,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.registry import MODELS
 
+from ..ops import stream_layer_norm as fused_ops
 from .exchange import (_is_compiling, channel_exchange, exchange_by_indices,
                        exchange_indices)
 from .modality_norm import ModalityNorm
@@ -90,7 +91,12 @@ class ModalityLayerNorm(ModalityNorm):
     """M private LayerNorm layers; see the module docstring.
 
     Args: as :class:`~cen_mm.core.ModalityNorm`; ``norm_cfg`` defaults to
-    ``dict(type='LN')``.
+    ``dict(type='LN')``. ``fused`` (default True): on the CPU in float32, run the
+    channel-last LayerNorms and the exchange as one C++ op
+    (:mod:`cen_mm.ops.stream_layer_norm`; bit-identical, faster) where it is
+    available: always when channels are exchanged, without exchange from
+    ``MIN_NUMEL_WITHOUT_EXCHANGE`` elements on (below it the op's fixed cost exceeds
+    the concatenation it saves); False: always the eager path. An attribute too.
 
     Shapes:
         ``nn.LayerNorm``: (M*N, *S, C) -> (M*N, *S, C) (tokens, channel last).
@@ -105,11 +111,13 @@ class ModalityLayerNorm(ModalityNorm):
                  exchange: bool = False,
                  threshold: float = 2e-2,
                  exchange_mode: str = 'subpart',
-                 shared: bool = False):
+                 shared: bool = False,
+                 fused: bool = True):
         super().__init__(num_features, num_streams,
                          norm_cfg=dict(type='LN') if norm_cfg is None else norm_cfg,
                          exchange=exchange, threshold=threshold,
                          exchange_mode=exchange_mode, shared=shared)
+        self.fused = fused
 
     def _channel_axis(self, data_format: Optional[str]) -> int:
         if data_format is None:  # each layer's own default
@@ -136,9 +144,19 @@ class ModalityLayerNorm(ModalityNorm):
         # output is a new contiguous tensor nobody else holds, so the exchange may
         # change it in place.
         if axis == -1 and _is_plain_layer_norm_call(self.norms[0], data_format):
-            y = _stream_layer_norm(x, self.norms[0].eps,
-                                   [n.weight for n in self.norms],
-                                   [n.bias for n in self.norms])
+            weights = [n.weight for n in self.norms]
+            biases = [n.bias for n in self.norms]
+            # (a model pickled before the attribute existed: fused)
+            if self.__dict__.get('fused', True) and fused_ops.applicable(x, weights):
+                # the same values, one C++ op (cen_mm/ops/stream_layer_norm.py)
+                pairs = self._exchanged_pairs() if self.exchange else None
+                if pairs is not None and not len(pairs[0]):
+                    pairs = None
+                if (pairs is not None
+                        or x.numel() >= fused_ops.MIN_NUMEL_WITHOUT_EXCHANGE):
+                    return fused_ops.stream_layer_norm(x, weights, biases,
+                                                       self.norms[0].eps, pairs)
+            y = _stream_layer_norm(x, self.norms[0].eps, weights, biases)
         else:
             y = torch.cat([norm(c, **kwargs)
                            for norm, c in zip(self.norms, x.chunk(M))])
@@ -154,6 +172,16 @@ class ModalityLayerNorm(ModalityNorm):
             # kept between calls while the mask is unchanged
             return exchange_by_indices(y, self._exchange_channels(y.device), shape)
         return channel_exchange(y, self.exchange_mask(), streams_shape=shape)
+
+    def _exchanged_pairs(self) -> tuple:
+        """The threshold rule's replaced (stream, channel) pairs as two int64 (K,)
+        CPU tensors, sorted stream-major, for the fused op; kept while the pattern of
+        ``|γ| < θ`` is unchanged."""
+        def build():
+            pairs = self.exchange_mask().detach().cpu().nonzero()
+            return pairs[:, 0].contiguous(), pairs[:, 1].contiguous()
+
+        return self._kept_while_below_unchanged('exchanged_pairs', (), build)
 
     def _exchange_channels(
             self, device: torch.device) -> Optional[List[Optional[torch.Tensor]]]:

@@ -400,6 +400,7 @@ def main(argv=None) -> None:
         torch.set_num_threads(args.threads)
     from mmengine.registry import init_default_scope
     import cen_mm  # noqa: F401  (registers the CEN modules)
+    from cen_mm.ops import stream_layer_norm as fused_ops
     init_default_scope('mmseg')
 
     print(f'# CEN benchmark: torch {torch.__version__}, device {device}, '
@@ -407,6 +408,9 @@ def main(argv=None) -> None:
           f'{args.size}x{args.size}, {args.warmup} warm-up + {args.iters} timed rounds'
           + (', bfloat16 autocast' if args.amp else '')
           + (f', torch.compile(backend={args.compile!r})' if args.compile else ''))
+    # ModalityLayerNorm's C++ op (CPU, eager, float32), cen_mm/ops/stream_layer_norm.py
+    fused_layer_norm = fused_ops.status() if device.type == 'cpu' else 'off (not CPU)'
+    print(f'fused stream LayerNorm op: {fused_layer_norm}')
     hooks_done = args.no_hooks
     results = []
     for name, model_cfg in ([] if args.no_models else load_model_cfgs(args)):
@@ -440,6 +444,7 @@ def main(argv=None) -> None:
         tmp = args.json + '.tmp'
         with open(tmp, 'w') as f:
             json.dump(dict(args=vars(args), torch=torch.__version__,
+                           fused_layer_norm=fused_layer_norm,
                            threads=torch.get_num_threads(), results=results), f,
                       indent=1)
         os.replace(tmp, args.json)  # atomic

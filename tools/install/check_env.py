@@ -1,10 +1,13 @@
 """Check a cen_mm environment: every pin of requirements/constraints.txt holds, mmcv's
-compiled ops run, and the three OpenMMLab sides import.
+compiled ops run, the three OpenMMLab sides import, and cen_mm's C++ op builds and
+passes its self-check (unless CEN_MM_EXT=0).
 
 Usage: python tools/install/check_env.py [requirements/constraints.txt]
 Exit status 1 with one line per problem (package, installed version, expected pin).
 """
+import os
 import sys
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -59,13 +62,25 @@ def main(argv):
         print(f'[check_env] mmcv.ops.nms returned {keep.tolist()}, expected [0, 2]: '
               'the compiled ops are broken', file=sys.stderr)
         return 1
+    # cen_mm's C++ op (built on first use, ~10 s; the set-up has the compiler and
+    # ninja it needs, so failing here is a broken toolchain, not a missing option)
+    from cen_mm.ops import stream_layer_norm as fused_ops
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        fused = fused_ops.status()
+    if fused != 'on' and os.environ.get('CEN_MM_EXT') != '0':
+        print(f'[check_env] cen_mm\'s fused stream LayerNorm op: {fused}; it is built '
+              f'with torch.utils.cpp_extension into {fused_ops.build_directory()} and '
+              'needs a C++ compiler and ninja (CEN_MM_EXT=0 runs without it, slower)',
+              file=sys.stderr)
+        return 1
     print(f'torch {torch.__version__} (cuda available: {torch.cuda.is_available()}), '
           f'torchvision {torchvision.__version__}, numpy {numpy.__version__}, '
           f'mmengine {mmengine.__version__}, mmcv {mmcv.__version__} (ops ok), '
           f'mmseg {mmseg.__version__}, mmpretrain {mmpretrain.__version__}, '
           f'mmagic {metadata.version("mmagic")}, '
           f'setuptools {metadata.version("setuptools")}, cen_mm {cen_mm.__version__}; '
-          'all pins of constraints.txt hold')
+          f'fused stream LayerNorm op {fused}; all pins of constraints.txt hold')
     return 0
 
 
