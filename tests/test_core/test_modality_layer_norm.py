@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from cen_mm.core.exchange import channel_exchange
 from cen_mm.core.modality_layer_norm import ModalityLayerNorm
+from tests.fixtures.layer_norms import randomise_exchanging
 
 M, N, C = 2, 3, 8
 THETA = 2e-2
@@ -132,17 +133,7 @@ def make_exchanging(num_streams, mode='subpart', channel_first=False, seed=0):
     if channel_first:
         norm.norms = nn.ModuleList(ChannelFirstLayerNorm(16)
                                    for _ in range(num_streams))
-    with torch.no_grad():
-        for m, layer in enumerate(norm.norms):
-            layer.weight.uniform_(0.5, 1.5)
-            layer.bias.normal_()
-            candidates = (norm.owner_mask[m].nonzero().squeeze(1)
-                          if mode == 'subpart' else torch.arange(16))
-            low = candidates[torch.randperm(len(candidates))[:len(candidates) // 3]]
-            layer.weight[low] = THETA / 2 * torch.rand(len(low))
-            if mode == 'all':
-                layer.weight[0] = THETA / 4
-    return norm
+    return randomise_exchanging(norm)
 
 
 def general_path(norm, x, channel_first=False):

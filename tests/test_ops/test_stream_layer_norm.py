@@ -10,31 +10,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from cen_mm.core.modality_layer_norm import ModalityLayerNorm
 from cen_mm.ops import stream_layer_norm as fused_ops
+from tests.fixtures.layer_norms import THETA
+from tests.fixtures.layer_norms import make_exchanging as make  # (M, ...)
 
-THETA = 2e-2
 needs_op = pytest.mark.skipif(os.environ.get('CEN_MM_EXT') == '0',
                               reason='CEN_MM_EXT=0 switches the op off')
-
-
-def make(num_streams, channels=16, mode='subpart', seed=0):
-    """Float32 layer with about a third of each stream's candidates below θ; in mode
-    'all' channel 0 is below θ in every stream (replaced in several at once)."""
-    torch.manual_seed(seed)
-    norm = ModalityLayerNorm(channels, num_streams, exchange=True, threshold=THETA,
-                             exchange_mode=mode)
-    with torch.no_grad():
-        for m, layer in enumerate(norm.norms):
-            layer.weight.uniform_(0.5, 1.5)
-            layer.bias.normal_()
-            candidates = (norm.owner_mask[m].nonzero().squeeze(1)
-                          if mode == 'subpart' else torch.arange(channels))
-            low = candidates[torch.randperm(len(candidates))[:len(candidates) // 3]]
-            layer.weight[low] = THETA / 2 * torch.rand(len(low))
-            if mode == 'all':
-                layer.weight[0] = THETA / 4
-    return norm
 
 
 def run(norm, x, g, fused):
