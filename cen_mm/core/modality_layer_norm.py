@@ -166,8 +166,8 @@ class ModalityLayerNorm(ModalityNorm):
             shape = (M, x.shape[0] // M, *y.shape[1:])
         else:  # (M*N, *S, C): every token of a stream is one "sample"
             shape = (M, y.numel() // (M * self.num_features), self.num_features)
-        if (self.exchange_policy is None and y.device.type == 'cpu'
-                and not _is_compiling()):
+        if (self.exchange_policy is None and not _is_compiling()
+                and (y.device.type == 'cpu' or self.host_below_pattern() is not None)):
             # what channel_exchange does on the CPU (bit for bit), with the indices
             # kept between calls while the mask is unchanged
             return exchange_by_indices(y, self._exchange_channels(y.device), shape)
@@ -178,7 +178,7 @@ class ModalityLayerNorm(ModalityNorm):
         CPU tensors, sorted stream-major, for the fused op; kept while the pattern of
         ``|γ| < θ`` is unchanged."""
         def build():
-            pairs = self.exchange_mask().detach().cpu().nonzero()
+            pairs = self._plan_mask().detach().cpu().nonzero()
             return pairs[:, 0].contiguous(), pairs[:, 1].contiguous()
 
         return self._kept_while_below_unchanged('exchanged_pairs', (), build)
@@ -190,4 +190,4 @@ class ModalityLayerNorm(ModalityNorm):
         indices on the host is what costs)."""
         return self._kept_while_below_unchanged(
             'exchange_channels', (device, ),
-            lambda: exchange_indices(self.exchange_mask(), device))
+            lambda: exchange_indices(self._plan_mask(), device))

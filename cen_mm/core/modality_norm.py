@@ -246,11 +246,18 @@ class ModalityNorm(nn.Module):
         is unchanged and ``extra`` is equal. In training γ changes after every
         optimizer step, but the set of channels below θ seldom does: the check is
         two small ops and one comparison. ``gamma``: γ in any layout fixed for the
-        given ``extra`` (e.g. per row); default :meth:`gamma`."""
-        with torch.no_grad():
-            below = (self.gamma() if gamma is None else gamma).abs().lt_(
-                self.threshold)
-        extra = (extra, self.threshold, self.exchange_mode, gamma is None,
+        given ``extra`` (e.g. per row); default :meth:`gamma`. With a fresh host
+        pattern (:meth:`host_below_pattern`) the comparison runs on the host, so
+        that no accelerator synchronises here."""
+        below = self.host_below_pattern()
+        if below is None:
+            with torch.no_grad():
+                below = (self.gamma() if gamma is None else gamma).abs().lt_(
+                    self.threshold)
+            layout = gamma is None
+        else:
+            layout = 'host'  # the (M, C) pattern, whatever layout gamma has
+        extra = (extra, self.threshold, self.exchange_mode, layout,
                  torch.is_inference_mode_enabled())
         cache = self.__dict__.setdefault('_cache', {})
         hit = cache.get(name)
@@ -260,6 +267,45 @@ class ModalityNorm(nn.Module):
         value = build()
         cache[name] = (extra, below, value)
         return value
+
+    # ---- host patterns of |γ| < θ (cen_mm.core.exchange_patterns) -----------------
+    def set_host_below_pattern(self, below: torch.Tensor) -> None:
+        """Record the (M, C) CPU bool pattern of ``|γ| < θ`` read from the current
+        γ (by :func:`~cen_mm.core.exchange_patterns.refresh_host_patterns`); it
+        stays fresh while every stream's γ is the same tensor at the same
+        ``_version`` (an optimizer step or ``load_state_dict`` makes it stale)."""
+        weights = [layer.weight for layer in self._layers()]
+        self.__dict__['_host_below'] = (
+            weights, [w._version for w in weights], [w.data_ptr() for w in weights],
+            below)
+
+    def host_below_pattern(self) -> Optional[torch.Tensor]:
+        """The recorded (M, C) CPU pattern of ``|γ| < θ`` if still fresh, else None
+        (also while compiling)."""
+        entry = self.__dict__.get('_host_below')
+        if entry is None or _is_compiling():
+            return None
+        weights, versions, pointers, below = entry
+        layers = self._layers()
+        if len(layers) != len(weights):
+            return None
+        for layer, w, v, p in zip(layers, weights, versions, pointers):
+            current = layer._parameters['weight']
+            if current is not w or current._version != v or current.data_ptr() != p:
+                return None
+        return below
+
+    def _plan_mask(self) -> torch.Tensor:
+        """:meth:`exchange_mask` for building index plans: from the fresh host
+        pattern when there is one (on the CPU: no synchronisation), else the
+        device mask (read on the host by the plan's builder)."""
+        below = self.host_below_pattern()
+        if below is None or self.exchange_policy is not None:
+            return self.exchange_mask()
+        if self.exchange_mode == 'subpart':
+            # the ownership rebuilt on the host (the buffer may live on the device)
+            return below & subpart_mask(self.num_features, self.num_streams)
+        return below.clone()
 
     def _param_rows(self, first: str, second: str, layers: list, batch: int):
         """:meth:`_rows` of two attributes, cached where no gradient flows into them
@@ -363,8 +409,8 @@ class ModalityNorm(nn.Module):
             weight, bias = self._rows('weight', 'bias', layers, batch)
             mean, var = (self._rows('running_mean', 'running_var', layers, batch)
                          if frozen_bn else (None, None))
-            channels = (exchange_rows(exchange_indices(self.exchange_mask(),
-                                                       x.device), batch, x.shape[1])
+            channels = (exchange_rows(exchange_indices(self._plan_mask(), x.device),
+                                      batch, x.shape[1])
                         if self.exchange else None)
             return frozen_bn, weight, bias, mean, var, first.eps, channels
 
@@ -378,7 +424,7 @@ class ModalityNorm(nn.Module):
         row, default :meth:`gamma`) is unchanged, for the same N, C and device."""
         return self._kept_while_below_unchanged(
             'exchange_rows', (batch, channels, device),
-            lambda: exchange_rows(exchange_indices(self.exchange_mask(), device),
+            lambda: exchange_rows(exchange_indices(self._plan_mask(), device),
                                   batch, channels), gamma_rows)
 
     def _frozen_training_forward(self, x: torch.Tensor) -> Optional[torch.Tensor]:
@@ -456,7 +502,8 @@ class ModalityNorm(nn.Module):
                 plan = self._inference_plan(x)
                 if plan is not None:
                     return self._inference_forward(x, plan)
-            elif x.device.type == 'cpu':
+            elif x.device.type == 'cpu' or self.host_below_pattern() is not None:
+                # (on accelerators only with a fresh host pattern: no sync here)
                 y = self._frozen_training_forward(x)
                 if y is not None:
                     return y
@@ -470,9 +517,11 @@ class ModalityNorm(nn.Module):
         elif self.exchange:
             # in place on the norm's own output (not a view of it), see channel_exchange
             shape = (self.num_streams, x.shape[0] // self.num_streams, *x.shape[1:])
-            if y.device.type == 'cpu' and not _is_compiling():
+            if (y.device.type == 'cpu' or self.host_below_pattern() is not None
+                    ) and not _is_compiling():
                 # the indexed path on the (M*N*C, L) rows; its row indices depend
-                # only on the (M, C) mask and N
+                # only on the (M, C) mask and N (on accelerators: with a fresh host
+                # pattern, else the sync-free blend below)
                 rows = self._exchange_rows_plan(shape[1], shape[2], y.device)
                 y = exchange_by_rows(y, rows, self.num_streams)
             else:

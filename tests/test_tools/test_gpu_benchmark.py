@@ -4,6 +4,7 @@ synchronisation counter."""
 import pytest
 import importlib.util
 import json
+import os
 import os.path as osp
 import warnings
 
@@ -126,3 +127,81 @@ def test_cpu_code_path_multi_stream_backbone(tmp_path, capsys):
         assert row[key]['seconds'] > 0 and row[key]['peak_bytes'] > 0
         assert row[key]['syncs'] is None
     assert capsys.readouterr().out.count('| tiny_mit | 2 | infer | 25.0% |') == 1
+
+
+# ---- --check (device against CPU), --streams / --amp / --backbone-only ---------------
+def test_check_passes_on_rounding_only():
+    tool = load_tool()
+    assert tool.check_passes(5e-4, 1e-7)  # below the tolerance
+    assert tool.check_passes(0.9, 0.2)  # a gradient zero in exact arithmetic
+    assert not tool.check_passes(0.01, 1e-5)  # far beyond the CPU's own rounding
+    assert not tool.check_passes(float('nan'), 1e-5)
+
+
+def test_check_compares_float32_runs_with_float64(tmp_path):
+    from mmengine.config import Config
+    from cen_mm.utils.benchmark.device_check import (compare_exchange_paths,
+                                                     compare_with_cpu)
+    cfg = tmp_path / 'tiny_cen.py'
+    cfg.write_text(TINY_CONFIG)
+    model = Config.fromfile(str(cfg)).model.to_dict()
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        result = compare_with_cpu('tiny', model, torch.device('cpu'), size=32,
+                                  exchange_frac=0.5)
+    assert result['exchanged'] == 0.25
+    # 'device' is the CPU here: the same float32 run, so the same errors
+    assert result['device'] == result['cpu']
+    for key in ('logits', 'loss', 'grads'):
+        assert 0 < result['cpu'][key] < 1e-4  # float32 rounding, not zero
+    # the worst single parameter's error is at least that of all gradients together
+    assert result['cpu']['grad'] >= result['cpu']['grads'] * (1 - 1e-6)
+    assert compare_exchange_paths(torch.device('cpu'), 2)
+    assert compare_exchange_paths(torch.device('cpu'), 3)
+
+
+def test_relative_error_and_flat_tensors():
+    from cen_mm.utils.benchmark.device_check import flat_tensors, relative_error
+    a = torch.tensor([3.0, 4.0])
+    assert relative_error(a, a) == 0
+    assert relative_error(a + torch.tensor([0.0, 0.5]), a) == pytest.approx(0.1)
+    assert relative_error(torch.zeros(2), torch.zeros(2)) == 0
+    nested = [torch.ones(2, 1), {'x': (torch.zeros(1), torch.full((1, ), 2.0))}]
+    assert torch.equal(flat_tensors(nested), torch.tensor([1.0, 1.0, 0.0, 2.0]))
+
+
+@pytest.mark.e2e
+def test_cpu_code_path_three_streams_amp_backbone_only(tmp_path):
+    tool = load_tool()
+    cfg = tmp_path / 'tiny_cen.py'
+    cfg.write_text(TINY_CONFIG)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        rows = tool.main(['--device', 'cpu', '--config', str(cfg), '--size', '32',
+                          '--iters', '2', '--warmup', '0', '--exchange-frac', '0.5',
+                          '--streams', '3', '--amp', '--backbone-only',
+                          '--phases', 'train'])
+    assert len(rows) == 1
+    row = rows[0]
+    assert row['streams'] == 3 and row['phase'] == 'train'
+    lo, hi = row['paired_interval']
+    assert lo <= row['paired_ratio'] <= hi
+
+
+def test_bad_streams_is_refused(capsys):
+    tool = load_tool()
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--streams', '1'])
+    assert '--streams must be >= 2' in capsys.readouterr().err
+
+
+@pytest.mark.e2e
+def test_host_patterns_ab_tool_runs_on_the_cpu():
+    import subprocess
+    import sys
+    tool = osp.join(ROOT, 'tools', 'analysis_tools', 'gpu_host_patterns_ab.py')
+    out = subprocess.run([sys.executable, tool, 'cpu', '32', '1'], cwd=ROOT,
+                         capture_output=True, text=True, timeout=900,
+                         env=dict(os.environ, CEN_MM_EXT='0'))
+    assert out.returncode == 0, out.stderr[-2000:]
+    # four cases, each: the same loss and gradients with and without host patterns
+    assert out.stdout.count('loss equal True, gradients equal True') == 4
+    assert out.stdout.count('| host |') == 4 and out.stdout.count('| cen |') == 4

@@ -4,7 +4,8 @@ family, CEN-SegFormer-MiT-B2 (``MultiStreamBackbone``).
 
     python tools/analysis_tools/gpu_benchmark.py [--device cuda] [--size 480]
         [--batch 2] [--iters 20] [--warmup 5] [--exchange-frac 0.2]
-        [--config CFG [CFG ...]] [--compile BACKEND] [--json OUT]
+        [--config CFG [CFG ...]] [--streams M] [--backbone-only] [--amp]
+        [--compile BACKEND] [--check] [--json OUT]
 
 Everything it needs is in the repository: the model configs and random inputs (no
 data set, no pretrained weights). The CEN model and its floor (the same network as
@@ -22,7 +23,16 @@ package code (``cen_mm.utils.benchmark``: ``ModelPair``, timing, peak memory), w
   allocated before it (activations and temporaries);
 * synchronisations: the number of host-device synchronisations during one step,
   counted with ``torch.cuda.set_sync_debug_mode('warn')`` (each synchronising CUDA
-  call warns once per call; the warnings are counted, not printed).
+  call warns once per call; the warnings are counted, not printed). mmseg's decode
+  heads synchronise in their accuracy metric (boolean indexing), CEN's M+1 heads
+  more often than the floor's one: ``--backbone-only`` counts the backbone's alone.
+
+``--amp`` runs forwards and losses under bfloat16 ``torch.autocast``; ``--streams M``
+repeats the config's modalities to M streams; ``--check`` first compares, per config,
+one training and one inference step on the device with the same step on the CPU
+(float32, TF32 off, dropout off: relative error of the loss, every gradient and the
+logits) and the exchange's sync-free path with its indexed path on the device
+(``torch.equal`` of values and gradients), and exits non-zero on a mismatch.
 
 On a 2024-era data-centre GPU the defaults take a few minutes (both models, both
 phases). ``--device cpu`` runs the same code path on the CPU (sizes as small as
@@ -47,7 +57,8 @@ sys.path.insert(0, REPO_ROOT)
 from cen_mm.utils.benchmark.memory import step_peak_bytes  # noqa: E402
 from cen_mm.utils.benchmark.model_pair import (ModelPair,  # noqa: E402
                                                set_exchange_fraction)
-from cen_mm.utils.benchmark.timing import (median_ratio, synchronize,  # noqa: E402
+from cen_mm.utils.benchmark.timing import (median_ratio,  # noqa: E402
+                                           median_ratio_interval, synchronize,
                                            time_alternating)
 
 DEFAULT_CONFIGS = ('configs/_base_/models/cen_refinenet_r101.py',
@@ -76,6 +87,14 @@ def parse_args(argv=None):
                         help='fraction of each stream\'s sub-part set below θ')
     parser.add_argument('--phases', nargs='+', default=['train', 'infer'],
                         choices=['train', 'infer'])
+    parser.add_argument('--streams', type=int, default=None,
+                        help='M streams (repeating the config\'s modalities)')
+    parser.add_argument('--backbone-only', action='store_true',
+                        help='the backbones alone (loss: the mean of their outputs)')
+    parser.add_argument('--amp', action='store_true',
+                        help='bfloat16 autocast for forwards and losses')
+    parser.add_argument('--check', action='store_true',
+                        help='first check the device against the CPU (see above)')
     parser.add_argument('--compile', default=None, metavar='BACKEND',
                         help='torch.compile both models with this backend')
     parser.add_argument('--json', default=None, help='also write the rows here')
@@ -86,6 +105,8 @@ def parse_args(argv=None):
             parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
     if args.warmup < 0 or not 0 <= args.exchange_frac <= 1:
         parser.error('--warmup must be >= 0 and --exchange-frac in [0, 1]')
+    if args.streams is not None and args.streams < 2:
+        parser.error(f'--streams must be >= 2, got {args.streams}')
     return args
 
 
@@ -131,8 +152,9 @@ def benchmark_config(path: str, args, device: torch.device) -> list:
     if not osp.isfile(full):
         raise FileNotFoundError(f'--config {path}: no such file')
     name = osp.splitext(osp.basename(path))[0]
-    pair = ModelPair(name, Config.fromfile(full).model.to_dict(), False, None,
-                     args.batch, args.size, device, args.seed)
+    pair = ModelPair(name, Config.fromfile(full).model.to_dict(), args.backbone_only,
+                     args.streams, args.batch, args.size, device, args.seed)
+    pair.amp = args.amp
     exchanged = set_exchange_fraction(pair.cen, args.exchange_frac, args.seed)
     if args.compile:
         pair.compile(args.compile)
@@ -150,6 +172,8 @@ def benchmark_config(path: str, args, device: torch.device) -> list:
         row['time_ratio'] = row['cen']['seconds'] / row['floor']['seconds']
         row['paired_ratio'] = median_ratio(times['cen']['wall'],
                                            times['floor']['wall'])
+        row['paired_interval'] = median_ratio_interval(times['cen']['wall'],
+                                                       times['floor']['wall'])
         row['memory_ratio'] = (row['cen']['peak_bytes']
                                / max(row['floor']['peak_bytes'], 1))
         rows.append(row)
@@ -161,7 +185,7 @@ def benchmark_config(path: str, args, device: torch.device) -> list:
 
 
 HEADER = ('| model | M | phase | exchanged | CEN (s/step) | floor (s/step) | ratio | '
-          'paired ratio | CEN peak (MiB) | floor peak (MiB) | ratio | CEN syncs | '
+          'paired ratio (95 % interval) | CEN peak (MiB) | floor peak (MiB) | ratio | CEN syncs | '
           'floor syncs |')
 
 
@@ -174,10 +198,60 @@ def print_row(row: dict) -> None:
     cells = [row['config'], str(row['streams']), row['phase'],
              f'{100 * row["exchanged"]:.1f}%', f'{cen["seconds"]:.4f}',
              f'{floor["seconds"]:.4f}', f'{row["time_ratio"]:.3f}',
-             f'{row["paired_ratio"]:.3f}', f'{cen["peak_bytes"] / MIB:,.0f}',
+             '{:.3f} ({:.3f}-{:.3f})'.format(row['paired_ratio'],
+                                             *row['paired_interval']),
+             f'{cen["peak_bytes"] / MIB:,.0f}',
              f'{floor["peak_bytes"] / MIB:,.0f}', f'{row["memory_ratio"]:.3f}',
              _syncs(cen['syncs']), _syncs(floor['syncs'])]
     print('| ' + ' | '.join(cells) + ' |', flush=True)
+
+
+CHECK_SIZE = 64  # input side of --check (the CPU runs the same steps, also in float64)
+CHECK_TOLERANCE = 1e-3  # float32 against float64 on any kernels lands far below it
+CHECK_ROUNDING_FACTOR = 10  # ...or within this factor of the CPU's own float32 error
+
+
+def check_passes(device_error: float, cpu_error: float) -> bool:
+    """The device's relative error to the float64 reference is rounding: below the
+    tolerance, or within a small factor of the CPU's float32 error (NaN fails)."""
+    return (device_error < CHECK_TOLERANCE
+            or device_error <= CHECK_ROUNDING_FACTOR * cpu_error)
+
+
+def run_checks(args, device: torch.device) -> bool:
+    """``--check``: print the device-against-CPU tables; True if everything matches."""
+    from mmengine.config import Config
+    from cen_mm.utils.benchmark.device_check import (compare_exchange_paths,
+                                                     compare_with_cpu)
+    ok = True
+    for streams in (2, 3):
+        equal = compare_exchange_paths(device, streams, args.seed)
+        ok &= equal
+        print(f'exchange on {device.type}, M={streams}: sync-free and indexed paths '
+              f'{"bit-identical" if equal else "DIFFER"} (values and gradients)')
+    print(f'\nRelative errors to float64 on the CPU, {device.type} float32 / CPU '
+          f'float32:\n\n| model | M | exchanged | logits | loss | all gradients | '
+          f'worst parameter\'s gradient | at | matches |\n'
+          f'|---|---|---|---|---|---|---|---|---|')
+    for path in args.config:
+        full = path if osp.isfile(path) else osp.join(REPO_ROOT, path)
+        name = osp.splitext(osp.basename(path))[0]
+        result = compare_with_cpu(name, Config.fromfile(full).model.to_dict(), device,
+                                  args.backbone_only, args.streams, batch=2,
+                                  size=CHECK_SIZE, exchange_frac=args.exchange_frac,
+                                  seed=args.seed)
+        dev, cpu = result['device'], result['cpu']
+        keys = ('logits', 'loss', 'grads', 'grad')
+        matches = all(check_passes(dev[k], cpu[k]) for k in keys)
+        ok &= matches
+        print(f'| {name} | {args.streams or "cfg"} | {100 * result["exchanged"]:.1f}% | '
+              + ' | '.join(f'{dev[k]:.1e} / {cpu[k]:.1e}' for k in keys)
+              + f' | {result["grad_name"]} | {"yes" if matches else "NO"} |',
+              flush=True)
+    print(f'\n({device_name(device)}, no TF32, {CHECK_SIZE} px, batch 2; an error '
+          f'matches below {CHECK_TOLERANCE:g} or within {CHECK_ROUNDING_FACTOR}x the '
+          f'CPU float32 error)\n')
+    return ok
 
 
 def main(argv=None) -> list:
@@ -196,6 +270,8 @@ def main(argv=None) -> list:
           f'warm-up + {args.iters} timed rounds'
           + (f', torch.compile(backend={args.compile!r})' if args.compile else '')
           + '\n')
+    if args.check and not run_checks(args, device):
+        raise SystemExit('--check: the device does not match the CPU (table above)')
     print(HEADER)
     print('|' + '---|' * HEADER.count(' | ') + '---|', flush=True)
     rows = []

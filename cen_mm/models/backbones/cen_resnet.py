@@ -36,6 +36,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from cen_mm.core import ModalityNorm, MultiStreamFeatures
 from cen_mm.core.conditional_norm import ConditionalModalityNorm
+from cen_mm.core.exchange_patterns import refresh_on_accelerator
 from .checkpoint_inflation import (load_checkpoint_state_dict,
                                    load_single_stream_state_dict)
 
@@ -447,6 +448,7 @@ class CENResNet(BaseModule):
                           for p in parts], dim=0)
 
     def forward(self, x: torch.Tensor) -> MultiStreamFeatures:
+        refresh_on_accelerator(self, x)  # one host read of γ for all exchanging norms
         x = self.stack_streams(x)
         if self.deep_stem:
             x = self.stem(x)

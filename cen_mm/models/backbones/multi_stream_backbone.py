@@ -38,6 +38,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
 from cen_mm.core import ModalityNorm, MultiStreamFeatures
+from cen_mm.core.exchange_patterns import refresh_on_accelerator
 from cen_mm.core.modality_layer_norm import ModalityLayerNorm
 from .checkpoint_inflation import (load_checkpoint_state_dict,
                                    load_single_stream_state_dict,
@@ -318,6 +319,7 @@ class MultiStreamBackbone(BaseModule):
 
     # ---- forward -------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> MultiStreamFeatures:
+        refresh_on_accelerator(self, x)  # one host read of γ for all exchanging norms
         outs = self.backbone(stack_modalities(x, self.in_channels))
         if isinstance(outs, torch.Tensor):
             outs = (outs, )

@@ -1,0 +1,78 @@
+"""Host patterns of ``|γ| < θ``: one read on the host for all exchanging norms.
+
+On an accelerator, the exchanged channels of a norm are known only on the device. To
+index just those (what the CPU does), every exchanging layer would read its (M, C)
+mask on the host: one synchronisation per layer and forward (33 in a ResNet-101). The
+sync-free masked blend avoids that but moves every value of the M streams several
+times, forward and backward.
+
+Instead, a CEN backbone on an accelerator calls :func:`refresh_host_patterns` at the
+start of its forward. It copies γ of every exchanging norm whose γ changed since the
+last read (after each optimizer step: all of them; in evaluation: none) to the host
+in **one** transfer, and each norm records its (M, C) pattern
+(:meth:`~cen_mm.core.ModalityNorm.set_host_below_pattern`). While that pattern is
+fresh (γ the same tensors at the same ``_version``), the norms take the indexed paths
+with indices built on the host: at most one synchronisation per forward for all
+layers, and the same values and gradients as the blend (bit for bit; tested).
+
+Like the norms' other caches it relies on ``_version``: γ changed through ``.data``
+(which does not count) must be followed by a forward with no fresh pattern, e.g.
+after :func:`forget_host_patterns`.
+"""
+from collections import defaultdict
+from typing import List
+
+import torch
+import torch.nn as nn
+
+from .exchange import _is_compiling
+from .modality_norm import ModalityNorm
+
+
+def pattern_norms(model: nn.Module) -> List[ModalityNorm]:
+    """The norms of ``model`` that use host patterns: exchanging ``ModalityNorm``s
+    (and subclasses) with the threshold rule (no exchange policy or replacement)."""
+    return [m for m in model.modules()
+            if isinstance(m, ModalityNorm) and m.exchange
+            and m.exchange_policy is None and m.exchange_replacement is None]
+
+
+def refresh_host_patterns(model: nn.Module) -> int:
+    """Record a fresh host pattern in every norm of :func:`pattern_norms` whose
+    pattern is missing or stale; returns the number of device-to-host transfers
+    (one per device holding such γ; 0 when all are fresh). Nothing while
+    compiling (the traced paths stay sync-free)."""
+    if _is_compiling():
+        return 0
+    stale = defaultdict(list)  # device -> norms
+    for norm in pattern_norms(model):
+        if norm.host_below_pattern() is None:
+            stale[norm.norms[0].weight.device].append(norm)
+    for norms in stale.values():
+        with torch.no_grad():
+            # (exchanging norms are never shared: one layer per stream)
+            values = torch.cat([layer.weight.reshape(-1) for norm in norms
+                                for layer in norm.norms]).cpu()
+        offset = 0
+        for norm in norms:
+            size = norm.num_streams * norm.num_features
+            gamma = values[offset:offset + size].view(norm.num_streams,
+                                                      norm.num_features)
+            # the comparison of the device path (float32 against θ), on the host
+            norm.set_host_below_pattern(gamma.abs() < norm.threshold)
+            offset += size
+    return len(stale)
+
+
+def forget_host_patterns(model: nn.Module) -> None:
+    """Drop every recorded host pattern (the next forward reads γ again)."""
+    for norm in pattern_norms(model):
+        norm.__dict__.pop('_host_below', None)
+
+
+def refresh_on_accelerator(model: nn.Module, x: torch.Tensor) -> None:
+    """What CEN backbones call first in ``forward``: :func:`refresh_host_patterns`
+    when the input lives on an accelerator (on the CPU reading a mask costs
+    nothing, and the norms read it themselves)."""
+    if x.device.type != 'cpu':
+        refresh_host_patterns(model)
