@@ -77,6 +77,7 @@ def test_one_transfer_for_all_norms_and_only_when_gamma_changed():
     backbone = cen_resnet()
     norms = pattern_norms(backbone)
     assert len(norms) == len(list(iter_exchanging_norms(backbone))) > 1
+    assert pattern_norms(backbone) is norms  # found once, kept on the model
     with torch.no_grad():  # at θ exactly (in float32): not below, as on the device
         norms[0].norms[1].weight[:2] = torch.tensor([THETA, -THETA])
     assert refresh_host_patterns(backbone) == 1  # all stale: one transfer for all
@@ -97,6 +98,7 @@ def test_one_transfer_for_all_norms_and_only_when_gamma_changed():
     refresh_host_patterns(backbone)
     forget_host_patterns(backbone)
     assert all(n.host_below_pattern() is None for n in norms)
+    assert pattern_norms(backbone) is not norms and pattern_norms(backbone) == norms
 
 
 @pytest.mark.parametrize('mode', ['subpart', 'all'])

@@ -21,7 +21,7 @@ step() {  # step NAME CAP_SECONDS ARGS...: run within min(CAP, time left)
 }
 step check 80 --check --phases infer --iters 1 --warmup 0 --size 64
 left=$((END - SECONDS)); t=$(( left < 110 ? left : 110 )); echo "## ab (limit ${t}s)"; t0=$SECONDS
-timeout $t python3 .gpu/ab_gpu.py cuda 480 15 2>&1 | grep -v -E "Warning|warnings.warn|USDT|^ERROR" | tee $R/ab.log
+timeout $t python3 tools/analysis_tools/gpu_host_patterns_ab.py cuda 480 15 2>&1 | grep -v -E "Warning|warnings.warn|USDT|^ERROR" | tee $R/ab.log
 echo "## ab: rc ${PIPESTATUS[0]}, $((SECONDS - t0)) s" | tee -a $R/ab.log; tar -czf $OUT/results.tar.gz -C $R .
 step eager 60
 step backbone_syncs 30 --backbone-only --iters 3 --warmup 2 --phases train
