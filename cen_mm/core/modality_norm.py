@@ -25,6 +25,11 @@ while the tensors they come from are unchanged (same memory, same ``_version``, 
 every in-place change such as an optimizer step or ``load_state_dict`` bumps), and only
 where no gradient has to flow through them (buffers always; γ/β under ``no_grad`` or
 when frozen). Not while ``torch.compile`` traces.
+
+On accelerators the exchanged channels come from a host pattern of ``|γ| < θ`` that
+the backbone reads once per forward for all its norms
+(:mod:`cen_mm.core.exchange_patterns`); without one (or while compiling) the exchange
+is the sync-free masked blend of :func:`~cen_mm.core.exchange.channel_exchange`.
 """
 from typing import Iterator, Optional, Tuple
 

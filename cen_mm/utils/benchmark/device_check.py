@@ -10,8 +10,9 @@ Two checks for ``tools/analysis_tools/gpu_benchmark.py --check``:
   (rounding; a gradient that is zero in exact arithmetic, e.g. a bias followed by
   batch-statistics BN, has rounding-sized values and relative errors near 1 on both);
 * :func:`compare_exchange_paths`: the exchange's sync-free masked blend (what
-  accelerators run) against its indexed path, on the device: ``torch.equal`` of the
-  values and of the input gradient.
+  accelerators run under ``torch.compile`` or without host patterns) against its
+  indexed path, on the device: ``torch.equal`` of the values and of the input
+  gradient.
 """
 import contextlib
 from typing import Optional
