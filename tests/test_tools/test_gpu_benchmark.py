@@ -36,16 +36,21 @@ def load_tool():
     return module
 
 
+def run_on_cpu(tmp_path, name, config_text, *args):
+    """The tool's rows for the config (written to tmp_path/name.py) on the CPU at
+    32 px, one timed round, half of each sub-part below θ."""
+    cfg = tmp_path / f'{name}.py'
+    cfg.write_text(config_text)
+    with DefaultScope.overwrite_default_scope('mmseg'):  # no global scope left
+        return load_tool().main(['--device', 'cpu', '--config', str(cfg), '--size',
+                                 '32', '--iters', '1', '--warmup', '0',
+                                 '--exchange-frac', '0.5', *args])
+
+
 @pytest.mark.e2e
 def test_cpu_code_path_end_to_end(tmp_path, capsys):
-    tool = load_tool()
-    cfg = tmp_path / 'tiny_cen.py'
-    cfg.write_text(TINY_CONFIG)
     out = tmp_path / 'rows.json'
-    with DefaultScope.overwrite_default_scope('mmseg'):  # no global scope left
-        rows = tool.main(['--device', 'cpu', '--config', str(cfg), '--size', '32',
-                          '--iters', '1', '--warmup', '0', '--exchange-frac', '0.5',
-                          '--json', str(out)])
+    rows = run_on_cpu(tmp_path, 'tiny_cen', TINY_CONFIG, '--json', str(out))
     assert [r['phase'] for r in rows] == ['train', 'infer']
     for row in rows:
         assert row['streams'] == 2 and row['exchanged'] > 0
@@ -112,13 +117,8 @@ def test_default_configs_cover_a_modern_backbone_family():
 
 
 def test_cpu_code_path_multi_stream_backbone(tmp_path, capsys):
-    tool = load_tool()
-    cfg = tmp_path / 'tiny_mit.py'
-    cfg.write_text(TINY_MIT_CONFIG)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        rows = tool.main(['--device', 'cpu', '--config', str(cfg), '--size', '32',
-                          '--batch', '1', '--iters', '1', '--warmup', '0',
-                          '--exchange-frac', '0.5', '--phases', 'infer'])
+    rows = run_on_cpu(tmp_path, 'tiny_mit', TINY_MIT_CONFIG, '--batch', '1',
+                      '--phases', 'infer')
     assert len(rows) == 1 and rows[0]['phase'] == 'infer'
     row = rows[0]
     # 2 streams, half of each sub-part below θ: a quarter of all pairs exchanged
@@ -171,14 +171,8 @@ def test_relative_error_and_flat_tensors():
 
 @pytest.mark.e2e
 def test_cpu_code_path_three_streams_amp_backbone_only(tmp_path):
-    tool = load_tool()
-    cfg = tmp_path / 'tiny_cen.py'
-    cfg.write_text(TINY_CONFIG)
-    with DefaultScope.overwrite_default_scope('mmseg'):
-        rows = tool.main(['--device', 'cpu', '--config', str(cfg), '--size', '32',
-                          '--iters', '2', '--warmup', '0', '--exchange-frac', '0.5',
-                          '--streams', '3', '--amp', '--backbone-only',
-                          '--phases', 'train'])
+    rows = run_on_cpu(tmp_path, 'tiny_cen', TINY_CONFIG, '--iters', '2', '--streams',
+                      '3', '--amp', '--backbone-only', '--phases', 'train')
     assert len(rows) == 1
     row = rows[0]
     assert row['streams'] == 3 and row['phase'] == 'train'
