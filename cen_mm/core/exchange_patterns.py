@@ -35,13 +35,16 @@ def pattern_norms(model: nn.Module) -> List[ModalityNorm]:
     Found once and kept on ``model`` (walking a ResNet-101's ~600 modules costs
     ~0.4 ms, every forward); :func:`forget_host_patterns` drops the list, e.g.
     after replacing norms in a model that already ran."""
-    norms = model.__dict__.get('_cen_pattern_norms')
-    if norms is None:
-        norms = [m for m in model.modules()
-                 if isinstance(m, ModalityNorm) and m.exchange
-                 and m.exchange_policy is None and m.exchange_replacement is None]
-        model.__dict__['_cen_pattern_norms'] = norms
-    return norms
+    kept = model.__dict__.get('_cen_pattern_norms')
+    if kept is None or kept[0] is not model:  # none yet, or a shallow copy's
+        # (a copy that shares the dict, e.g. a DataParallel replica, finds its own;
+        # deepcopy maps both entries to the copy)
+        kept = (model, [m for m in model.modules()
+                        if isinstance(m, ModalityNorm) and m.exchange
+                        and m.exchange_policy is None
+                        and m.exchange_replacement is None])
+        model.__dict__['_cen_pattern_norms'] = kept
+    return kept[1]
 
 
 def refresh_host_patterns(model: nn.Module) -> int:

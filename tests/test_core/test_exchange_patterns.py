@@ -101,6 +101,20 @@ def test_one_transfer_for_all_norms_and_only_when_gamma_changed():
     assert pattern_norms(backbone) is not norms and pattern_norms(backbone) == norms
 
 
+def test_kept_norm_list_belongs_to_its_model():
+    backbone = cen_resnet()
+    norms = pattern_norms(backbone)
+    clone = copy.deepcopy(backbone)  # the kept list maps to the copy's norms
+    assert len(pattern_norms(clone)) == len(norms)
+    assert not any(n is m for n in pattern_norms(clone) for m in norms)
+    assert all(any(n is m for m in clone.modules()) for n in pattern_norms(clone))
+    shallow = copy.copy(backbone)  # shares the dict entry, e.g. a replica
+    shallow.__dict__ = dict(backbone.__dict__)
+    shallow._modules = dict(backbone._modules)
+    assert pattern_norms(shallow) == norms  # found again: the same modules here
+    assert shallow.__dict__['_cen_pattern_norms'][0] is shallow
+
+
 @pytest.mark.parametrize('mode', ['subpart', 'all'])
 def test_plan_mask_follows_the_exchange_mode(mode):
     backbone = cen_resnet(mode=mode)
