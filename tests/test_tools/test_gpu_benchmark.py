@@ -199,3 +199,16 @@ def test_host_patterns_ab_tool_runs_on_the_cpu():
     # four cases, each: the same loss and gradients with and without host patterns
     assert out.stdout.count('loss equal True, gradients equal True') == 4
     assert out.stdout.count('| host |') == 4 and out.stdout.count('| cen |') == 4
+
+
+def test_missing_config_is_named_by_check_and_benchmark(tmp_path):
+    tool = load_tool()
+    with pytest.raises(FileNotFoundError, match='--config nowhere.py: no such file'):
+        tool.resolve_config('nowhere.py')
+    cfg = tmp_path / 'tiny_cen.py'
+    cfg.write_text(TINY_CONFIG)
+    assert tool.resolve_config(str(cfg)) == (str(cfg), 'tiny_cen')
+    # relative to the repository from any working directory
+    full, name = tool.resolve_config('configs/_base_/models/cen_refinenet_r101.py')
+    assert name == 'cen_refinenet_r101'
+    assert osp.samefile(full, osp.join(ROOT, 'configs/_base_/models/cen_refinenet_r101.py'))

@@ -24,15 +24,18 @@ package code (``cen_mm.utils.benchmark``: ``ModelPair``, timing, peak memory), w
 * synchronisations: the number of host-device synchronisations during one step,
   counted with ``torch.cuda.set_sync_debug_mode('warn')`` (each synchronising CUDA
   call warns once per call; the warnings are counted, not printed). mmseg's decode
-  heads synchronise in their accuracy metric (boolean indexing), CEN's M+1 heads
-  more often than the floor's one: ``--backbone-only`` counts the backbone's alone.
+  head losses synchronise (e.g. ``.item()`` in its cross-entropy), and CEN trains
+  M+1 heads where the floor trains one: ``--backbone-only`` counts the backbone's
+  alone.
 
 ``--amp`` runs forwards and losses under bfloat16 ``torch.autocast``; ``--streams M``
-repeats the config's modalities to M streams; ``--check`` first compares, per config,
-one training and one inference step on the device with the same step on the CPU
-(float32, TF32 off, dropout off: relative error of the loss, every gradient and the
-logits) and the exchange's sync-free path with its indexed path on the device
-(``torch.equal`` of values and gradients), and exits non-zero on a mismatch.
+repeats the config's modalities to M streams; ``--check`` first runs, per config, one
+inference and one training step in float32 on the device and on the CPU and compares
+both with the same steps in float64 on the CPU (TF32 off, dropout off; relative
+errors of the logits, the loss and the gradients: the device's must be rounding, i.e.
+small or of the CPU's order), checks the exchange's sync-free path against its
+indexed path on the device (``torch.equal`` of values and gradients), and exits
+non-zero on a mismatch (``cen_mm/utils/benchmark/device_check.py``).
 
 On a 2024-era data-centre GPU the defaults take a few minutes (both models, both
 phases). ``--device cpu`` runs the same code path on the CPU (sizes as small as
@@ -146,12 +149,17 @@ def device_name(device: torch.device) -> str:
     return f'CPU ({os.cpu_count()} cores, {torch.get_num_threads()} threads)'
 
 
-def benchmark_config(path: str, args, device: torch.device) -> list:
-    from mmengine.config import Config
+def resolve_config(path: str) -> tuple:
+    """(file, name) of a ``--config`` given as a path or relative to the repository."""
     full = path if osp.isfile(path) else osp.join(REPO_ROOT, path)
     if not osp.isfile(full):
         raise FileNotFoundError(f'--config {path}: no such file')
-    name = osp.splitext(osp.basename(path))[0]
+    return full, osp.splitext(osp.basename(path))[0]
+
+
+def benchmark_config(path: str, args, device: torch.device) -> list:
+    from mmengine.config import Config
+    full, name = resolve_config(path)
     pair = ModelPair(name, Config.fromfile(full).model.to_dict(), args.backbone_only,
                      args.streams, args.batch, args.size, device, args.seed)
     pair.amp = args.amp
@@ -185,8 +193,8 @@ def benchmark_config(path: str, args, device: torch.device) -> list:
 
 
 HEADER = ('| model | M | phase | exchanged | CEN (s/step) | floor (s/step) | ratio | '
-          'paired ratio (95 % interval) | CEN peak (MiB) | floor peak (MiB) | ratio | CEN syncs | '
-          'floor syncs |')
+          'paired ratio (95 % interval) | CEN peak (MiB) | floor peak (MiB) | ratio | '
+          'CEN syncs | floor syncs |')
 
 
 def _syncs(value: Optional[int]) -> str:
@@ -234,8 +242,7 @@ def run_checks(args, device: torch.device) -> bool:
           f'worst parameter\'s gradient | at | matches |\n'
           f'|---|---|---|---|---|---|---|---|---|')
     for path in args.config:
-        full = path if osp.isfile(path) else osp.join(REPO_ROOT, path)
-        name = osp.splitext(osp.basename(path))[0]
+        full, name = resolve_config(path)
         result = compare_with_cpu(name, Config.fromfile(full).model.to_dict(), device,
                                   args.backbone_only, args.streams, batch=2,
                                   size=CHECK_SIZE, exchange_frac=args.exchange_frac,
