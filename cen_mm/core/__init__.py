@@ -6,7 +6,8 @@ Depends on torch, mmengine (registry) and mmcv's norm builder only.
 from .conditional_norm import ConditionalModalityNorm
 from .exchange import EXCHANGE_MODES, channel_exchange, exchange_mask
 from .exchange_policies import EXCHANGE_POLICIES, build_exchange_policy
-from .modality_norm import ModalityNorm, iter_exchanging_norms
+from .modality_norm import (ModalityNorm, forget_kept_values,
+                            iter_exchanging_norms)
 from .multi_stream_features import (MultiStreamFeatures, as_multi_stream,
                                     stream_grid)
 from .stream_ensemble import (ALL, ENSEMBLE, ENSEMBLE_NAME, BaseStreamEnsemble,
@@ -16,7 +17,8 @@ from .subparts import subpart_bounds, subpart_mask
 
 __all__ = [
     'EXCHANGE_MODES', 'channel_exchange', 'exchange_mask', 'ModalityNorm',
-    'iter_exchanging_norms', 'MultiStreamFeatures', 'as_multi_stream', 'stream_grid',
+    'iter_exchanging_norms', 'forget_kept_values', 'MultiStreamFeatures',
+    'as_multi_stream', 'stream_grid',
     'ALL', 'ENSEMBLE', 'ENSEMBLE_NAME', 'BaseStreamEnsemble', 'ConcatFusionEnsemble',
     'StreamEnsemble', 'build_stream_ensemble', 'load_legacy_alpha', 'stream_name',
     'subpart_bounds', 'subpart_mask', 'EXCHANGE_POLICIES', 'build_exchange_policy',

@@ -15,9 +15,10 @@ fresh (γ the same tensors at the same ``_version``), the norms take the indexed
 with indices built on the host: at most one synchronisation per forward for all
 layers, and the same values and gradients as the blend (bit for bit; tested).
 
-Like the norms' other caches it relies on ``_version``: γ changed through ``.data``
-(which does not count) must be followed by a forward with no fresh pattern, e.g.
-after :func:`forget_host_patterns`.
+Like the norms' other kept values it relies on ``_version``. γ changed through
+``.data`` (which does not count; mmengine's ``EMAHook`` swaps weights that way around
+validation) is caught by a change of the train/eval mode, which drops the patterns
+(:meth:`~cen_mm.core.ModalityNorm.train`), or after :func:`forget_host_patterns`.
 """
 from collections import defaultdict
 from typing import List

@@ -24,7 +24,12 @@ per-row parameter tensors and the exchanged channel indices are kept between cal
 while the tensors they come from are unchanged (same memory, same ``_version``, which
 every in-place change such as an optimizer step or ``load_state_dict`` bumps), and only
 where no gradient has to flow through them (buffers always; γ/β under ``no_grad`` or
-when frozen). Not while ``torch.compile`` traces.
+when frozen). Not while ``torch.compile`` traces. Writes through ``.data`` do not bump
+``_version``: mmengine's ``EMAHook`` swaps the EMA weights in and out that way around
+validation. The kept values are therefore dropped whenever the train/eval mode changes
+(mmengine's loops switch it right after the swap in and before the first training
+iteration after the swap out); after other ``.data`` writes call
+:meth:`ModalityNorm.forget_kept_values` or :func:`forget_kept_values`.
 
 On accelerators the exchanged channels come from a host pattern of ``|γ| < θ`` that
 the backbone reads once per forward for all its norms
@@ -208,6 +213,23 @@ class ModalityNorm(nn.Module):
             weight = mask.to(y.dtype).view(shape[0], 1, shape[2], 1)
             return torch.lerp(streams, replaced, weight).view(y.shape)
         return self.exchange_replacement(streams, mask, gamma).view(y.shape)
+
+    # ---- kept values (plans, host patterns) -----------------------------------------
+    def forget_kept_values(self) -> None:
+        """Drop the kept per-row tensors, exchange plans and host pattern: the next
+        forward builds them from the current parameters and buffers. Needed after
+        changing them through ``.data`` (no ``_version`` bump) without a change of
+        the train/eval mode, which drops them too (:meth:`train`)."""
+        self.__dict__['_cache'] = {}
+        self.__dict__.pop('_host_below', None)
+
+    def train(self, mode: bool = True) -> 'ModalityNorm':
+        """``nn.Module.train``; a change of mode also drops the kept values
+        (:meth:`forget_kept_values`), e.g. around mmengine's validation, where
+        ``EMAHook`` swaps weights through ``.data``."""
+        if mode != self.training:
+            self.forget_kept_values()
+        return super().train(mode)
 
     # ---- forward -------------------------------------------------------------------
     def _layers(self) -> list:
@@ -550,6 +572,14 @@ class ModalityNorm(nn.Module):
             if self.exchange_policy is not None:
                 s += f', exchange_policy={self.exchange_policy!r}'
         return s
+
+
+def forget_kept_values(model: nn.Module) -> None:
+    """:meth:`ModalityNorm.forget_kept_values` for every ``ModalityNorm`` in
+    ``model``, e.g. after writing its parameters through ``.data``."""
+    for module in model.modules():
+        if isinstance(module, ModalityNorm):
+            module.forget_kept_values()
 
 
 def iter_exchanging_norms(model: nn.Module) -> Iterator[Tuple[str, ModalityNorm]]:

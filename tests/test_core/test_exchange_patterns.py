@@ -15,6 +15,7 @@ from cen_mm.core.exchange_patterns import (forget_host_patterns, pattern_norms,
                                            refresh_host_patterns,
                                            refresh_on_accelerator)
 from cen_mm.core.modality_layer_norm import ModalityLayerNorm
+from tests.fixtures.ema import ema_hook
 
 THETA = 0.4
 
@@ -206,3 +207,34 @@ def test_pattern_compares_in_the_parameter_dtype_like_the_device():
     refresh_host_patterns(torch.nn.ModuleList([norm]))
     assert norm.host_below_pattern()[0].tolist() == [False, True, False, False]
     assert torch.equal(norm.host_below_pattern(), norm.exchange_mask())
+
+
+def test_ema_swap_around_validation_leaves_no_stale_pattern():
+    """mmengine's EMAHook swaps weights through ``.data`` (no ``_version`` bump):
+    in before_val_epoch (then ``model.eval()``) and back in after_val_epoch (then
+    ``model.train()`` for the next iteration). Validation reads the EMA γ's
+    pattern; the next training forward must read the training γ's again, not keep
+    the EMA one (which would exchange other channels for one iteration)."""
+    backbone = cen_resnet(M=2)
+    inputs = torch.randn(2, 4, 32, 32)
+    hook = ema_hook(backbone, ema_weight_scale=0.3)
+    optimizer = torch.optim.SGD(backbone.parameters(), lr=0.01)
+
+    def patterns_match_gamma():
+        refresh_host_patterns(backbone)  # what a forward on an accelerator does
+        return all(torch.equal(norm.host_below_pattern(),
+                               norm.gamma().abs() < norm.threshold)
+                   for norm in pattern_norms(backbone))
+
+    assert patterns_match_gamma()
+    sum(t.mean() for t in backbone(inputs).stacked).backward()
+    optimizer.step()  # bumps every γ's _version
+    hook._swap_ema_parameters()  # before_val_epoch
+    backbone.eval()  # ValLoop.run
+    assert patterns_match_gamma()
+    ema_patterns = [norm.host_below_pattern() for norm in pattern_norms(backbone)]
+    hook._swap_ema_parameters()  # after_val_epoch
+    backbone.train()  # IterBasedTrainLoop.run, next iteration
+    assert patterns_match_gamma()
+    assert any(not torch.equal(norm.host_below_pattern(), ema)
+               for norm, ema in zip(pattern_norms(backbone), ema_patterns))

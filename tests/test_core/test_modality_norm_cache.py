@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from cen_mm.core import ModalityNorm
+from tests.fixtures.ema import ema_hook
 
 THETA = 0.1
 
@@ -125,3 +126,40 @@ def test_cached_rows_and_indices_in_training_keep_gradients(M):
                 norm.norms[0].weight[:4] = 0.01  # new channels below θ
         optimizer.step()
     assert 'exchange_rows' in norm._cache and 'running_mean' in norm._cache
+
+
+@pytest.mark.parametrize('M', [2, 3])
+def test_ema_swap_before_validation_is_seen(M):
+    """EMAHook swaps the EMA weights in through ``.data`` (no ``_version`` bump),
+    then the ValLoop calls ``model.eval()``. A plan kept from the weights before
+    the swap must not survive that: validation runs the EMA weights."""
+    norm = _norm(M).eval()
+    x = torch.randn(M * 2, 12, 4, 4)
+    hook = ema_hook(norm, ema_weight_scale=0.15)
+    before = _no_grad(norm, x)  # plan kept from the training weights
+    norm.train()
+    hook._swap_ema_parameters()  # before_val_epoch
+    norm.eval()  # ValLoop.run
+    validated = _no_grad(norm, x)
+    reference = _autograd_path(norm, x)
+    assert not torch.equal(reference, before)
+    assert torch.equal(validated, reference)
+    # swapped back (after_val_epoch), as the training loop resumes
+    hook._swap_ema_parameters()
+    norm.train()
+    norm.eval()
+    assert torch.equal(_no_grad(norm, x), before)
+
+
+def test_forget_kept_values_after_data_writes_without_mode_change():
+    from cen_mm.core import forget_kept_values
+    M = 2
+    norm = _norm(M).eval()
+    model = torch.nn.Sequential(norm)
+    x = torch.randn(M * 2, 12, 4, 4)
+    before = _no_grad(model, x)
+    norm.norms[0].weight.data.mul_(0.15)  # no _version bump, no mode change
+    forget_kept_values(model)
+    after = _no_grad(model, x)
+    assert not torch.equal(after, before)
+    assert torch.equal(after, _autograd_path(norm, x))
