@@ -19,9 +19,13 @@ Like the norms' other kept values it relies on ``_version``. γ changed through
 ``.data`` (which does not count; mmengine's ``EMAHook`` swaps weights that way around
 validation) is caught by a change of the train/eval mode, which drops the patterns
 (:meth:`~cen_mm.core.ModalityNorm.train`), or after :func:`forget_host_patterns`.
+
+``with host_patterns(False):`` turns them off (every forward then takes the sync-free
+blend on accelerators), e.g. to compare both paths or to rule them out when debugging.
 """
+import contextlib
 from collections import defaultdict
-from typing import List
+from typing import Iterator, List
 
 import torch
 import torch.nn as nn
@@ -80,13 +84,35 @@ def forget_host_patterns(model: nn.Module) -> None:
     """Drop every recorded host pattern and the list of :func:`pattern_norms` (the
     next forward finds the norms and reads γ again)."""
     for norm in pattern_norms(model):
-        norm.__dict__.pop('_host_below', None)
+        norm.set_host_below_pattern(None)
     model.__dict__.pop('_cen_pattern_norms', None)
+
+
+_ENABLED = [True]  # host_patterns() sets it
+
+
+@contextlib.contextmanager
+def host_patterns(enabled: bool) -> Iterator[None]:
+    """Within the block, CEN backbones on accelerators use host patterns
+    (``enabled=True``, the default outside any block) or not: then every forward
+    drops the recorded ones, and the norms take the sync-free masked blend."""
+    previous = _ENABLED[0]
+    _ENABLED[0] = bool(enabled)
+    try:
+        yield
+    finally:
+        _ENABLED[0] = previous
 
 
 def refresh_on_accelerator(model: nn.Module, x: torch.Tensor) -> None:
     """What CEN backbones call first in ``forward``: :func:`refresh_host_patterns`
     when the input lives on an accelerator (on the CPU reading a mask costs
-    nothing, and the norms read it themselves)."""
-    if x.device.type != 'cpu':
+    nothing, and the norms read it themselves); under ``host_patterns(False)``
+    the recorded patterns are dropped instead."""
+    if x.device.type == 'cpu':
+        return
+    if _ENABLED[0]:
         refresh_host_patterns(model)
+    else:
+        for norm in pattern_norms(model):
+            norm.set_host_below_pattern(None)

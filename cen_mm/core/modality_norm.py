@@ -221,7 +221,7 @@ class ModalityNorm(nn.Module):
         changing them through ``.data`` (no ``_version`` bump) without a change of
         the train/eval mode, which drops them too (:meth:`train`)."""
         self.__dict__['_cache'] = {}
-        self.__dict__.pop('_host_below', None)
+        self.set_host_below_pattern(None)
 
     def train(self, mode: bool = True) -> 'ModalityNorm':
         """``nn.Module.train``; a change of mode also drops the kept values
@@ -296,11 +296,15 @@ class ModalityNorm(nn.Module):
         return value
 
     # ---- host patterns of |γ| < θ (cen_mm.core.exchange_patterns) -----------------
-    def set_host_below_pattern(self, below: torch.Tensor) -> None:
+    def set_host_below_pattern(self, below: Optional[torch.Tensor]) -> None:
         """Record the (M, C) CPU bool pattern of ``|γ| < θ`` read from the current
         γ (by :func:`~cen_mm.core.exchange_patterns.refresh_host_patterns`); it
         stays fresh while every stream's γ is the same tensor at the same
-        ``_version`` (an optimizer step or ``load_state_dict`` makes it stale)."""
+        ``_version`` (an optimizer step or ``load_state_dict`` makes it stale).
+        ``None`` drops the recorded one."""
+        if below is None:
+            self.__dict__.pop('_host_below', None)
+            return
         weights = [layer.weight for layer in self._layers()]
         self.__dict__['_host_below'] = (
             weights, [w._version for w in weights], [w.data_ptr() for w in weights],

@@ -11,8 +11,8 @@ from mmengine.registry import MODELS
 import cen_mm  # noqa: F401
 import cen_mm.core.exchange as exchange_module
 from cen_mm.core import ModalityNorm, iter_exchanging_norms
-from cen_mm.core.exchange_patterns import (forget_host_patterns, pattern_norms,
-                                           refresh_host_patterns,
+from cen_mm.core.exchange_patterns import (forget_host_patterns, host_patterns,
+                                           pattern_norms, refresh_host_patterns,
                                            refresh_on_accelerator)
 from cen_mm.core.modality_layer_norm import ModalityLayerNorm
 from tests.fixtures.ema import ema_hook
@@ -130,6 +130,31 @@ def test_refreshed_only_for_accelerator_inputs():
     assert all(n.host_below_pattern() is None for n in pattern_norms(backbone))
     refresh_on_accelerator(backbone, torch.zeros(1, device='meta'))
     assert all(n.host_below_pattern() is not None for n in pattern_norms(backbone))
+
+
+def test_host_patterns_can_be_switched_off():
+    backbone = cen_resnet()
+    accelerator_input = torch.zeros(1, device='meta')
+
+    def recorded():
+        return [n.host_below_pattern() is not None for n in pattern_norms(backbone)]
+
+    with host_patterns(False):
+        refresh_on_accelerator(backbone, accelerator_input)
+        assert not any(recorded())
+    refresh_on_accelerator(backbone, accelerator_input)
+    assert all(recorded())
+    with pytest.raises(RuntimeError), host_patterns(False):
+        refresh_on_accelerator(backbone, accelerator_input)  # drops them
+        assert not any(recorded())
+        with host_patterns(True):
+            refresh_on_accelerator(backbone, accelerator_input)
+            assert all(recorded())
+        refresh_on_accelerator(backbone, accelerator_input)
+        assert not any(recorded())
+        raise RuntimeError
+    refresh_on_accelerator(backbone, accelerator_input)  # on again after the error
+    assert all(recorded())
 
 
 def test_policies_and_replacements_keep_their_own_masks():

@@ -40,16 +40,14 @@ CASES = (('configs/_base_/models/cen_refinenet_r101.py', True),
          ('configs/_base_/models/cen_refinenet_r101.py', False),
          ('configs/_base_/models/cen_pspnet_r101.py', False),
          ('configs/cen/modern/cen_segformer_mit-b2_nyud_rgbd.py', True))
-VARIANT = {'now': 'host'}  # which exchange the CEN steps take
-_refresh = patterns.refresh_host_patterns
 
 
-def _refresh_or_blend(model):
-    """The backbones' refresh; with the 'blend' variant: no host patterns."""
-    if VARIANT['now'] == 'blend':
-        patterns.forget_host_patterns(model)
-        return 0
-    return _refresh(model)
+def in_variant(variant, step):
+    """``step`` with host patterns on ('host') or off ('blend')."""
+    def run():
+        with patterns.host_patterns(variant == 'host'):
+            step()
+    return run
 
 
 def sync(device):
@@ -79,7 +77,7 @@ def time_rounds(steps, device, rounds, warmup=5):
     for r in range(warmup + rounds):
         for name in (list(steps) if r % 2 == 0 else list(steps)[::-1]):
             variant, step = steps[name]
-            VARIANT['now'] = variant
+            step = in_variant(variant, step)
             sync(device)
             t0 = time.perf_counter()
             step()
@@ -95,8 +93,7 @@ def print_table(title, steps, wall, host, device):
     print(f'| {title} | wall ms | host-issue ms | kernel ms | kernels | '
           'wall / floor (95 % interval) |\n|---|---|---|---|---|---|')
     for name, (variant, step) in steps.items():
-        VARIANT['now'] = variant
-        ms, count = kernel_time(step, device)
+        ms, count = kernel_time(in_variant(variant, step), device)
         lo, hi = median_ratio_interval(wall[name], wall['floor'])
         ratio = statistics.median(a / b for a, b in zip(wall[name], wall['floor']))
         print(f'| {name} | {1e3 * statistics.median(wall[name]):.1f} | '
@@ -111,7 +108,6 @@ def main():
     device = torch.device(sys.argv[1] if len(sys.argv) > 1 else 'cuda')
     size = int(sys.argv[2]) if len(sys.argv) > 2 else 480
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 15
-    patterns.refresh_host_patterns = _refresh_or_blend
     for path, backbone_only in CASES:
         name = os.path.basename(path)[:-3] + (' backbone' if backbone_only else '')
         model = Config.fromfile(os.path.join(ROOT, path)).model.to_dict()
@@ -122,9 +118,9 @@ def main():
         pair.set_mode('train')
         losses, grads = {}, {}
         for variant in ('blend', 'host'):
-            VARIANT['now'] = variant
             pair.cen.zero_grad()
-            loss = pair.loss('cen')
+            with patterns.host_patterns(variant == 'host'):
+                loss = pair.loss('cen')
             loss.backward()
             losses[variant] = loss.item()
             grads[variant] = [p.grad.clone() for p in pair.cen.parameters()
