@@ -93,7 +93,8 @@ def compare_with_cpu(name: str, model_cfg: dict, device: torch.device,
                               ('cpu', 'cpu', torch.float32),
                               ('device', device.type, torch.float32)):
         pair = ModelPair(name, model_cfg, backbone_only, streams, batch, size,
-                         torch.device(where) if where == 'cpu' else device, seed)
+                         torch.device(where) if where == 'cpu' else device, seed,
+                         with_floor=False)
         without_dropout(pair.cen)
         exchanged = set_exchange_fraction(pair.cen, exchange_frac, seed)
         pair.cen.to(dtype)

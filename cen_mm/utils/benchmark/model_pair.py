@@ -117,6 +117,8 @@ class ModelPair:
         streams: M; ``None``: the config's; other values repeat its modalities.
         batch, size: N per stream and the input side S.
         device, seed: where both models live; both are built from ``seed``.
+        with_floor: ``False`` builds the CEN model only (``floor`` is None; the
+            CEN model, inputs and labels are the same as with the floor).
 
     ``models()`` / ``callables`` are ``{'cen': ..., 'floor': ...}``; ``train_step(key)``
     and ``infer_step(key)`` return the zero-argument step to time.
@@ -124,7 +126,7 @@ class ModelPair:
 
     def __init__(self, name: str, model_cfg: dict, backbone_only: bool,
                  streams: Optional[int], batch: int, size: int,
-                 device: torch.device, seed: int):
+                 device: torch.device, seed: int, with_floor: bool = True):
         from mmengine.registry import MODELS
         from mmseg.registry import MODELS as SEG_MODELS
         self.name = name
@@ -150,7 +152,8 @@ class ModelPair:
             torch.manual_seed(seed)
             self.cen = MODELS.build(backbone_cfg)
             torch.manual_seed(seed)
-            self.floor = as_floor(MODELS.build(floor_backbone_cfg))
+            self.floor = (as_floor(MODELS.build(floor_backbone_cfg)) if with_floor
+                          else None)
             self.num_classes = None
         else:
             if model_cfg.get('type') != 'CENEncoderDecoder':
@@ -171,12 +174,14 @@ class ModelPair:
                                      if k != 'output'}
             torch.manual_seed(seed)
             self.cen = SEG_MODELS.build(cen_cfg)
-            torch.manual_seed(seed)
-            self.floor = SEG_MODELS.build(floor_cfg)
-            self.floor.backbone = as_floor(self.floor.backbone)
+            self.floor = None
+            if with_floor:
+                torch.manual_seed(seed)
+                self.floor = SEG_MODELS.build(floor_cfg)
+                self.floor.backbone = as_floor(self.floor.backbone)
             self.num_classes = self.cen.decode_head.num_classes
-        self.cen.to(device)
-        self.floor.to(device)
+        for model in self.models().values():
+            model.to(device)
 
         gen = torch.Generator().manual_seed(seed)
         self.cen_inputs = torch.randn(batch, sum(in_channels), size, size,
@@ -192,7 +197,7 @@ class ModelPair:
         self.optimizers = {
             key: torch.optim.SGD(model.parameters(), lr=1e-9, momentum=0.9,
                                  weight_decay=1e-5)
-            for key, model in (('cen', self.cen), ('floor', self.floor))}
+            for key, model in self.models().items()}
 
         # what the steps call: the models, or their torch.compile wrappers
         self.callables = self.models()
@@ -200,7 +205,9 @@ class ModelPair:
         self.device = device
 
     def models(self):
-        return dict(cen=self.cen, floor=self.floor)
+        """``{'cen': model, 'floor': model}`` (without ``'floor'`` if not built)."""
+        return {key: model for key, model in (('cen', self.cen), ('floor', self.floor))
+                if model is not None}
 
     def compile(self, backend: str) -> None:
         """Let every step call ``torch.compile(model, backend=backend)`` (compiled on

@@ -67,6 +67,32 @@ def test_exchange_fraction_is_set_per_subpart():
     assert set_exchange_fraction(pair.cen, 0.0, seed=0) == 0.0
 
 
+@pytest.mark.parametrize('backbone_only', [True, False])
+def test_without_floor_the_cen_side_is_unchanged(backbone_only):
+    if backbone_only:
+        cfg = tiny_backbone()
+    else:
+        cfg = dict(type='CENEncoderDecoder', num_streams=2, backbone=tiny_backbone(),
+                   decode_head=dict(type='FCNHead', in_channels=64, channels=8,
+                                    num_convs=1, num_classes=3, in_index=3,
+                                    dropout_ratio=0))
+    both = ModelPair('tiny', cfg, backbone_only, None, 2, 32, CPU, 0)
+    alone = ModelPair('tiny', cfg, backbone_only, None, 2, 32, CPU, 0,
+                      with_floor=False)
+    assert alone.floor is None and list(alone.models()) == ['cen']
+    assert list(alone.optimizers) == ['cen']
+    for (key, a), b in zip(both.cen.state_dict().items(),
+                           alone.cen.state_dict().values()):
+        assert torch.equal(a, b), key
+    assert torch.equal(both.cen_inputs, alone.cen_inputs)
+    if not backbone_only:  # the same labels too
+        for a, b in zip(both.cen_samples, alone.cen_samples):
+            assert torch.equal(a.gt_sem_seg.data, b.gt_sem_seg.data)
+    for pair in (both, alone):
+        pair.set_mode('train')
+    assert torch.equal(alone.loss('cen'), both.loss('cen'))
+
+
 def test_non_cen_backbone_is_rejected():
     with pytest.raises(ValueError, match='CENResNet'):
         ModelPair('x', dict(type='ResNet', depth=18), True, None, 1, 32, CPU, 0)
