@@ -9,7 +9,9 @@ that names no other runner. Compared with ``Runner``:
   :class:`NonFiniteGuardHook` is added as ``default_hooks.non_finite_guard``
   (``default_hooks.non_finite_guard=None`` removes it; its keys, e.g. ``patience``, can
   be set in the config or with ``--cfg-options``), and :class:`ClassCountCheckHook`
-  (``default_hooks.class_count_check``: heads' ``num_classes`` == dataset classes);
+  (``default_hooks.class_count_check``: heads' ``num_classes`` == dataset classes),
+  and :class:`KeptValuesHook` (``default_hooks.kept_values``: the CEN norms' kept
+  values are dropped around validation and testing, after ``EMAHook``'s swaps);
 * checkpoints are saved atomically (temporary file + rename);
 * checkpoints are loaded with the allow-list of
   :mod:`cen_mm.engine.runner.checkpoint_loader` unless ``unsafe_load=True`` (logged);
@@ -37,7 +39,8 @@ from .errors import CheckpointMismatchError, CheckpointNotFoundError, SafetyErro
 
 
 def with_safety_hooks(default_hooks):
-    """``default_hooks`` with ``SafeCheckpointHook`` and ``NonFiniteGuardHook``."""
+    """``default_hooks`` with ``SafeCheckpointHook``, ``NonFiniteGuardHook``,
+    ``ClassCountCheckHook`` and ``KeptValuesHook``."""
     hooks = dict(default_hooks or {})
     ckpt = hooks.get('checkpoint', 'absent')
     if ckpt == 'absent':  # mmengine's default: CheckpointHook(interval=1)
@@ -46,7 +49,8 @@ def with_safety_hooks(default_hooks):
                                                          CheckpointHook):
         hooks['checkpoint'] = dict(ckpt, type='SafeCheckpointHook')
     for key, hook_type in (('non_finite_guard', 'NonFiniteGuardHook'),
-                           ('class_count_check', 'ClassCountCheckHook')):
+                           ('class_count_check', 'ClassCountCheckHook'),
+                           ('kept_values', 'KeptValuesHook')):
         hook = hooks.get(key, {})
         if isinstance(hook, dict):  # None removes it
             hooks[key] = dict(dict(type=hook_type), **hook)
