@@ -18,7 +18,8 @@ layers, and the same values and gradients as the blend (bit for bit; tested).
 Like the norms' other kept values it relies on ``_version``. γ changed through
 ``.data`` (which does not count; mmengine's ``EMAHook`` swaps weights that way around
 validation) is caught by a change of the train/eval mode, which drops the patterns
-(:meth:`~cen_mm.core.ModalityNorm.train`), or after :func:`forget_host_patterns`.
+(:meth:`~cen_mm.core.ModalityNorm.train`), by ``KeptValuesHook`` around evaluation,
+or after :func:`forget_host_patterns`.
 
 ``with host_patterns(False):`` turns them off (every forward then takes the sync-free
 blend on accelerators), e.g. to compare both paths or to rule them out when debugging.

@@ -28,8 +28,10 @@ when frozen). Not while ``torch.compile`` traces. Writes through ``.data`` do no
 ``_version``: mmengine's ``EMAHook`` swaps the EMA weights in and out that way around
 validation. The kept values are therefore dropped whenever the train/eval mode changes
 (mmengine's loops switch it right after the swap in and before the first training
-iteration after the swap out); after other ``.data`` writes call
-:meth:`ModalityNorm.forget_kept_values` or :func:`forget_kept_values`.
+iteration after the swap out) and, by ``CENRunner``'s default
+``cen_mm.engine.hooks.KeptValuesHook``, at the start and end of every validation and
+test epoch (after the last validation the mode stays eval); after other ``.data``
+writes call :meth:`ModalityNorm.forget_kept_values` or :func:`forget_kept_values`.
 
 On accelerators the exchanged channels come from a host pattern of ``|γ| < θ`` that
 the backbone reads once per forward for all its norms
