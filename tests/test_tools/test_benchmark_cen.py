@@ -155,3 +155,43 @@ def test_main_prints_every_table_and_writes_json(bench, tmp_path, capsys):
     assert [r['phase'] for r in saved['results'][0]['rows']] == ['train']
     assert saved['results'][0]['flops']['cen'] == saved['results'][0]['flops']['floor']
     assert not (tmp_path / 'bench.json.tmp').exists()
+
+
+def test_processes_pools_the_rounds_of_separate_processes(bench, tmp_path, capfd):
+    """--processes 2: the command runs twice (each prints its own tables), then the
+    pooled table; the JSON holds both processes' rounds and the pooled rows, whose
+    per-process ratios are each process's own paired ratio."""
+    cfg = tmp_path / 'tiny_backbone.py'
+    cfg.write_text(f'model = {tiny_backbone()!r}\n')
+    out = tmp_path / 'pooled.json'
+    bench.main(['--config', str(cfg), '--backbone-only', '--size', '32', '--iters', '2',
+                '--warmup', '0', '--exchange-fracs', '0.5', '--phases', 'train',
+                '--no-memory', '--no-data', '--no-hooks', '--threads', '1',
+                '--processes', '2', '--json', str(out)])
+    printed = capfd.readouterr().out
+    assert '# process 1 of 2' in printed and '# process 2 of 2' in printed
+    assert printed.count('## tiny_backbone (backbone)') == 2
+    assert '## Pooled over 2 processes' in printed
+    saved = json.loads(out.read_text())
+    assert len(saved['processes']) == 2
+    own = [p['results'][0]['rows'][0]['cpu']['paired'] for p in saved['processes']]
+    assert len(saved['pooled']) == 1
+    pooled = saved['pooled'][0]
+    assert pooled['cpu']['per_process'] == pytest.approx(own)
+    rounds = [r for p in saved['processes'] for r in zip(
+        p['results'][0]['rows'][0]['times']['cen']['cpu'],
+        p['results'][0]['rows'][0]['times']['floor']['cpu'])]
+    assert len(rounds) == 4
+    assert pooled['cpu']['paired'] == pytest.approx(
+        bench.median_ratio([c for c, _ in rounds], [f for _, f in rounds]))
+    row = next(line for line in printed.splitlines()
+               if line.startswith('| tiny_backbone | 2 | 50% |') and '| cpu |' in line)
+    assert f'{pooled["cpu"]["paired"]:.3f} (' in row
+    assert not (tmp_path / 'pooled.json.tmp').exists()
+
+
+def test_processes_must_be_positive_and_needs_the_models(bench):
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--processes', '0'])
+    with pytest.raises(SystemExit):
+        bench.parse_args(['--processes', '2', '--no-models'])

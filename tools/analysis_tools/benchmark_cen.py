@@ -47,7 +47,11 @@ changes) with their interquartile range (the noise of single rounds: on a machin
 shared with other jobs, a few percent) and, in brackets, the 95 % bootstrap interval of
 that median (how precisely the rounds pin it down; it narrows with more ``--iters``:
 about ±1 % at 60 rounds on the 2-core machine). A target such as "≤ 1.05" is shown
-when the interval's upper end is within it. ``--profile`` adds an estimate that the
+when the interval's upper end is within it. Separate processes differ by more than
+one process's interval (±1–2 % on the 2-core machine): ``--processes K`` runs the
+whole command K times, one process after the other, and adds a pooled table (each
+process's paired ratio, the median of all rounds' ratios, and a 95 % interval that
+resamples the processes and then their rounds). ``--profile`` adds an estimate that the
 convolutions' timing noise does not blur: the profiled self time of all ops other than convolutions/matmuls (which do the
 same work in both models), CEN minus floor, relative to the floor's step.
 
@@ -189,11 +193,21 @@ def parse_args(argv=None):
     parser.add_argument('--compile', default=None, metavar='BACKEND',
                         help='torch.compile both models with this backend (e.g. '
                         'aot_eager, inductor) and compare the compiled models')
+    parser.add_argument('--processes', type=int, default=1, metavar='K',
+                        help='run the whole measurement K times, in separate processes '
+                        'one after the other, and pool their rounds: the pooled 95%% '
+                        'interval resamples processes and rounds, so it also covers '
+                        'how much processes differ (hooks and data: first process only)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     for name in ('batch', 'size', 'iters'):
         if getattr(args, name) < 1:
             parser.error(f'--{name} must be >= 1, got {getattr(args, name)}')
+    if args.processes < 1:
+        parser.error(f'--processes must be >= 1, got {args.processes}')
+    if args.processes > 1 and args.no_models:
+        parser.error('--processes pools the model rounds; it needs the models '
+                     '(drop --no-models)')
     if args.warmup < 0:
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
     if args.streams is not None and args.streams < 2:
@@ -391,8 +405,57 @@ def load_model_cfgs(args) -> List[tuple]:
     return cfgs
 
 
+def write_json(path: str, payload: dict) -> None:
+    """``payload`` to ``path``, atomically (a partial file never replaces one)."""
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(payload, f, indent=1)
+    os.replace(tmp, path)
+    print(f'\nmeasurements written to {path}')
+
+
+POOLED_HEADER = ('| model | M | sub-part γ<θ | exchanged | phase | clock | per-process '
+                 'paired ratios | pooled paired ratio (IQR) [95% CI] |')
+
+
+def print_pooled(pooled: List[dict], num: int, device: torch.device) -> None:
+    """The table of :func:`cen_mm.utils.benchmark.processes.pool_rows`."""
+    print(f'\n## Pooled over {num} processes: paired ratio CEN / floor, 95% interval '
+          'resampling processes and then rounds\n')
+    print_header(POOLED_HEADER)
+    for row in pooled:
+        for clock in ('wall', 'cpu'):
+            if clock == 'cpu' and device.type == 'cuda':
+                continue  # host CPU time says nothing about GPU work
+            t = row[clock]
+            low, high = t['quartiles']
+            ci_low, ci_high = t['interval']
+            cells = [row['config'], str(row['streams']), *_row_start(row), clock,
+                     ', '.join(f'{r:.3f}' for r in t['per_process']),
+                     f'{t["paired"]:.3f} ({low:.2f}-{high:.2f}) '
+                     f'[{ci_low:.3f}-{ci_high:.3f}]']
+            print('| ' + ' | '.join(cells) + ' |', flush=True)
+
+
+def main_processes(args, argv) -> None:
+    """``--processes K``: the same command in K processes, then the pooled table (and
+    ``--json``: every process's results and the pooled rows)."""
+    from cen_mm.utils.benchmark.processes import pool_rows, run_separate_processes
+    argv = list(sys.argv[1:] if argv is None else argv)
+    with tempfile.TemporaryDirectory(prefix='cen_bench_processes_') as workdir:
+        results = run_separate_processes([sys.executable, osp.abspath(__file__)] + argv,
+                                         args.processes, workdir,
+                                         after_first=['--no-hooks', '--no-data'])
+    pooled = pool_rows(results)
+    print_pooled(pooled, args.processes, torch.device(args.device))
+    if args.json:
+        write_json(args.json, dict(args=vars(args), processes=results, pooled=pooled))
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if args.processes > 1:
+        return main_processes(args, argv)
     device = torch.device(args.device)
     if device.type == 'cuda' and not torch.cuda.is_available():
         raise RuntimeError('--device cuda: CUDA is not available')
@@ -441,14 +504,9 @@ def main(argv=None) -> None:
     if not args.no_data:
         benchmark_data(args)
     if args.json:
-        tmp = args.json + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(dict(args=vars(args), torch=torch.__version__,
-                           fused_layer_norm=fused_layer_norm,
-                           threads=torch.get_num_threads(), results=results), f,
-                      indent=1)
-        os.replace(tmp, args.json)  # atomic
-        print(f'\nmeasurements written to {args.json}')
+        write_json(args.json, dict(args=vars(args), torch=torch.__version__,
+                                   fused_layer_norm=fused_layer_norm,
+                                   threads=torch.get_num_threads(), results=results))
 
 
 if __name__ == '__main__':

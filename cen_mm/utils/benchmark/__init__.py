@@ -6,6 +6,7 @@ batch M*N): the code behind ``tools/analysis_tools/benchmark_cen.py`` and
   the exchanged fraction, conv/matmul FLOPs;
 * :mod:`.comparison` — one row per (exchange fraction, phase): time and memory;
 * :mod:`.timing` — alternating step timing (wall and process CPU) and ratio statistics;
+* :mod:`.processes` — one command run in separate processes, its rounds pooled;
 * :mod:`.memory` — peak memory of one step (CPU allocator events / CUDA peak) and the
   static memory of a model and its optimizer;
 * :mod:`.profiling` — profiled self time per op, split into conv/matmul and the rest;

@@ -85,6 +85,47 @@ def median_ratio_interval(a: Sequence[float], b: Sequence[float], level: float =
             medians[min(resamples - 1, int((1 - tail) * resamples))])
 
 
+def pooled_ratio_interval(processes: Sequence[Tuple[Sequence[float], Sequence[float]]],
+                          level: float = 0.95, resamples: int = 2000,
+                          seed: int = 0) -> Tuple[float, float]:
+    """Bootstrap percentile interval (``level``) of the median of the per-round
+    ratios CEN / floor pooled over separate processes, ``processes`` = one
+    ``(cen, floor)`` pair of per-round seconds per process. Each resample draws the
+    processes with replacement and then, within each drawn process, its rounds, so
+    that the interval also covers how much processes differ (the host's state from
+    run to run), which one process's :func:`median_ratio_interval` does not.
+    Seeded; a single round in all gives (r, r)."""
+    ratios = [paired_ratios(cen, floor) for cen, floor in processes]
+    if not ratios or not all(ratios):
+        raise ValueError('pooled_ratio_interval needs at least one round per process')
+    if sum(map(len, ratios)) < 2:
+        return ratios[0][0], ratios[0][0]
+    rng = random.Random(seed)
+    medians = []
+    for _ in range(resamples):
+        drawn = []
+        for rounds in rng.choices(ratios, k=len(ratios)):
+            drawn += rng.choices(rounds, k=len(rounds))
+        medians.append(statistics.median(drawn))
+    medians.sort()
+    tail = (1 - level) / 2
+    return (medians[int(tail * resamples)],
+            medians[min(resamples - 1, int((1 - tail) * resamples))])
+
+
+def pooled_summary(processes: Sequence[Tuple[Sequence[float], Sequence[float]]]
+                   ) -> dict:
+    """The per-round ratios of separate processes (``(cen, floor)`` seconds per
+    process) pooled: ``dict(per_process, paired, quartiles, interval)`` with each
+    process's median ratio, the median and quartiles of all rounds' ratios, and
+    :func:`pooled_ratio_interval`."""
+    cen = [t for c, _ in processes for t in c]
+    floor = [t for _, f in processes for t in f]
+    return dict(per_process=[median_ratio(c, f) for c, f in processes],
+                paired=median_ratio(cen, floor), quartiles=ratio_quartiles(cen, floor),
+                interval=pooled_ratio_interval(processes))
+
+
 def clock_summary(cen: Sequence[float], floor: Sequence[float]) -> dict:
     """Median seconds of each, and the median, quartiles and 95 % bootstrap interval of
     the median of the per-round ratios CEN / floor:
