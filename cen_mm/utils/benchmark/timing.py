@@ -78,11 +78,16 @@ def median_ratio_interval(a: Sequence[float], b: Sequence[float], level: float =
     if len(ratios) < 2:
         return ratios[0], ratios[0]
     rng = random.Random(seed)
-    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios)))
-                     for _ in range(resamples))
+    return _percentile_interval([statistics.median(rng.choices(ratios, k=len(ratios)))
+                                 for _ in range(resamples)], level)
+
+
+def _percentile_interval(medians: List[float], level: float) -> Tuple[float, float]:
+    """The central ``level`` range of the bootstrap ``medians``."""
+    medians = sorted(medians)
     tail = (1 - level) / 2
-    return (medians[int(tail * resamples)],
-            medians[min(resamples - 1, int((1 - tail) * resamples))])
+    return (medians[int(tail * len(medians))],
+            medians[min(len(medians) - 1, int((1 - tail) * len(medians)))])
 
 
 def pooled_ratio_interval(processes: Sequence[Tuple[Sequence[float], Sequence[float]]],
@@ -107,10 +112,7 @@ def pooled_ratio_interval(processes: Sequence[Tuple[Sequence[float], Sequence[fl
         for rounds in rng.choices(ratios, k=len(ratios)):
             drawn += rng.choices(rounds, k=len(rounds))
         medians.append(statistics.median(drawn))
-    medians.sort()
-    tail = (1 - level) / 2
-    return (medians[int(tail * resamples)],
-            medians[min(resamples - 1, int((1 - tail) * resamples))])
+    return _percentile_interval(medians, level)
 
 
 def pooled_summary(processes: Sequence[Tuple[Sequence[float], Sequence[float]]]
