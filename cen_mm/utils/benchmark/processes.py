@@ -37,36 +37,35 @@ def run_separate_processes(command: Sequence[str], num: int, workdir: str,
     return results
 
 
+def _measured_rows(result: dict) -> List[tuple]:
+    """``(model, row)`` for every time row of one process's JSON result, in order."""
+    return [(model, row) for model in result['results'] for row in model['rows']]
+
+
 def pool_rows(results: Sequence[dict]) -> List[dict]:
     """The time rows of separate processes' JSON results (same command) pooled: one
     dict per (config, exchange fraction, phase) with ``config``, ``streams``,
     ``sub_frac``, ``frac``, ``phase`` and, per clock (``'wall'``, ``'cpu'``),
     :func:`~.timing.pooled_summary` of the CEN / floor rounds of every process.
     Raises ``ValueError`` if the processes measured different rows."""
-    if not results:
-        return []
-    first = results[0]['results']
+    measured = [_measured_rows(result) for result in results]
+
+    def keys(rows):
+        return [(model['config'], row['sub_frac'], row['phase']) for model, row in rows]
+
+    for index, rows in enumerate(measured[1:], start=2):
+        if keys(rows) != keys(measured[0]):
+            raise ValueError(f'process {index} did not measure the rows of process 1 '
+                             f'({keys(rows)} against {keys(measured[0])}; different '
+                             'commands?)')
     pooled = []
-    for c, model in enumerate(first):
-        for r, row in enumerate(model['rows']):
-            key = (model['config'], row['sub_frac'], row['phase'])
-            rows = []
-            for p, result in enumerate(results):
-                try:
-                    other_model = result['results'][c]
-                    other = other_model['rows'][r]
-                except (IndexError, KeyError):
-                    other_model, other = {}, {}
-                if (other_model.get('config'), other.get('sub_frac'),
-                        other.get('phase')) != key:
-                    raise ValueError(f'process {p + 1} did not measure {key} as row '
-                                     f'{r + 1} of model {c + 1} (different commands?)')
-                rows.append(other)
-            entry = dict(config=model['config'], streams=model['streams'],
-                         sub_frac=row['sub_frac'], frac=row['frac'], phase=row['phase'])
-            for clock in ('wall', 'cpu'):
-                entry[clock] = pooled_summary(
-                    [(x['times']['cen'][clock], x['times']['floor'][clock])
-                     for x in rows])
-            pooled.append(entry)
+    for same_row in zip(*measured):
+        model, row = same_row[0]
+        entry = dict(config=model['config'], streams=model['streams'],
+                     sub_frac=row['sub_frac'], frac=row['frac'], phase=row['phase'])
+        for clock in ('wall', 'cpu'):
+            entry[clock] = pooled_summary(
+                [(r['times']['cen'][clock], r['times']['floor'][clock])
+                 for _, r in same_row])
+        pooled.append(entry)
     return pooled
