@@ -16,13 +16,18 @@ import torch
 BATCH_LAYOUTS = ('stream_major', 'sample_major')
 
 
+def _swap_first_two(x: torch.Tensor, first: int) -> torch.Tensor:
+    """(A*B, ...) with A = ``first`` outer -> (B*A, ...) with B outer (a copy)."""
+    inner = x.shape[0] // first
+    return x.view(first, inner, *x.shape[1:]).transpose(0, 1).reshape(x.shape)
+
+
 def to_stream_major(x: torch.Tensor, num_streams: int) -> torch.Tensor:
     """(N*M, ...) sample-major -> (M*N, ...) stream-major (a copy; ``x`` itself for
     M = 1)."""
     if num_streams == 1:
         return x
-    n = x.shape[0] // num_streams
-    return x.view(n, num_streams, *x.shape[1:]).transpose(0, 1).reshape(x.shape)
+    return _swap_first_two(x, x.shape[0] // num_streams)
 
 
 def to_sample_major(x: torch.Tensor, num_streams: int) -> torch.Tensor:
@@ -30,5 +35,4 @@ def to_sample_major(x: torch.Tensor, num_streams: int) -> torch.Tensor:
     M = 1)."""
     if num_streams == 1:
         return x
-    n = x.shape[0] // num_streams
-    return x.view(num_streams, n, *x.shape[1:]).transpose(0, 1).reshape(x.shape)
+    return _swap_first_two(x, num_streams)

@@ -472,6 +472,21 @@ class ModalityNorm(nn.Module):
             lambda: exchange_rows(exchange_indices(self._plan_mask(), device),
                                   batch, channels), gamma_rows)
 
+    def _frozen_bn_layers(self) -> Optional[list]:
+        """The M private layers if they are frozen affine BNs with running
+        statistics and the exchange (if any) is the threshold rule with the mean
+        replacement (what the one-call paths below need), else None."""
+        layers = list(self._modules['norms']._modules.values())
+        first = layers[0]
+        if (self.shared or self.exchange_policy is not None
+                or self.exchange_replacement is not None
+                or not isinstance(first, _BatchNorm) or first.training
+                or first._buffers.get('running_mean') is None
+                or first._parameters.get('weight') is None
+                or first._parameters.get('bias') is None):
+            return None
+        return layers
+
     def _frozen_training_forward(self, x: torch.Tensor) -> Optional[torch.Tensor]:
         """Training with frozen BN (``norm_eval``, the papers' setting) and the
         threshold rule, on the CPU in eager mode; None where it does not apply.
@@ -490,15 +505,10 @@ class ModalityNorm(nn.Module):
         autograd adds the N samples' row gradients of a ``cat`` one after the
         other, where the general path's ``expand`` sums them with the reduction
         kernel's order (``tests/test_core/test_frozen_training_path.py``)."""
-        layers = list(self._modules['norms']._modules.values())
-        first = layers[0]
-        if (self.shared or self.exchange_policy is not None
-                or self.exchange_replacement is not None
-                or not isinstance(first, _BatchNorm) or first.training
-                or first._buffers.get('running_mean') is None
-                or first._parameters.get('weight') is None
-                or first._parameters.get('bias') is None):
+        layers = self._frozen_bn_layers()
+        if layers is None:
             return None
+        first = layers[0]
         M = self.num_streams
         batch = x.shape[0] // M
         mean, var = self._param_rows('running_mean', 'running_var', layers, batch)
@@ -535,15 +545,10 @@ class ModalityNorm(nn.Module):
         bit-identical to the stream-major paths (the blend's input gradients for
         M > 2: up to the order of summing); γ/β gradients equal them up to the order
         of summing the N samples (the kernel sums each channel over N*L values)."""
-        layers = list(self._modules['norms']._modules.values())
-        first = layers[0]
-        if (self.shared or self.exchange_policy is not None
-                or self.exchange_replacement is not None
-                or not isinstance(first, _BatchNorm) or first.training
-                or first._buffers.get('running_mean') is None
-                or first._parameters.get('weight') is None
-                or first._parameters.get('bias') is None):
+        layers = self._frozen_bn_layers()
+        if layers is None:
             return None
+        first = layers[0]
         M = self.num_streams
         batch, channels = x.shape[0] // M, x.shape[1]
         weights = [layer._parameters['weight'] for layer in layers]

@@ -68,6 +68,23 @@ def test_segmentor_pair_end_to_end(bench, capsys):
     assert rows[2]['frac'] > 0
 
 
+def test_cfg_options_reach_every_model_config(bench, tmp_path):
+    config = tmp_path / 'tiny.py'
+    config.write_text(f'model = {tiny_segmentor()!r}\n')
+    opts = ['--cfg-options', 'model.backbone.batch_layout=stream_major',
+            'model.backbone.depth=34']
+    (name, cfg), = bench.load_model_cfgs(bench.parse_args(['--config', str(config)] +
+                                                          opts))
+    assert name == 'tiny' and cfg['backbone']['batch_layout'] == 'stream_major'
+    assert cfg['backbone']['depth'] == 34 and cfg['decode_head']['num_classes'] == 5
+    (_, plain), = bench.load_model_cfgs(bench.parse_args(['--config', str(config)]))
+    assert 'batch_layout' not in plain['backbone'] and plain['backbone']['depth'] == 18
+    # the pair built from it measures the stream-major stack
+    pair = bench.ModelPair('tiny', cfg['backbone'] | dict(depth=18), True, None,
+                           batch=1, size=32, device=torch.device('cpu'), seed=0)
+    assert pair.cen.batch_layout == 'stream_major'
+
+
 def test_bad_arguments_are_rejected(bench):
     with pytest.raises(SystemExit):
         bench.parse_args(['--streams', '1'])

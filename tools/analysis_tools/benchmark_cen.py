@@ -105,6 +105,7 @@ import tempfile
 from typing import List
 
 import torch
+from mmengine.config import DictAction
 
 # Repository root on sys.path so a fresh checkout works without `pip install -e .`.
 REPO_ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
@@ -199,6 +200,11 @@ def parse_args(argv=None):
                         'interval resamples processes and rounds, so it also covers '
                         'how much processes differ (hooks and data: first process only)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
+                        help='override settings of every --config (mmengine style), '
+                        'e.g. model.backbone.batch_layout=stream_major to measure the '
+                        "stream-major stack (the built-in backbone's keys are under "
+                        'model.)')
     args = parser.parse_args(argv)
     for name in ('batch', 'size', 'iters'):
         if getattr(args, name) < 1:
@@ -392,13 +398,18 @@ def load_model_cfgs(args) -> List[tuple]:
     if paths is None:
         paths = [p for p in DEFAULT_CONFIGS if osp.isfile(osp.join(REPO_ROOT, p))]
         if not paths:
-            return [('CENResNet-101 backbone (built-in)', dict(FALLBACK_BACKBONE))]
+            cfg = Config(dict(model=copy.deepcopy(FALLBACK_BACKBONE)))
+            if args.cfg_options:
+                cfg.merge_from_dict(args.cfg_options)
+            return [('CENResNet-101 backbone (built-in)', cfg.model.to_dict())]
     cfgs = []
     for path in paths:
         full = path if osp.isfile(path) else osp.join(REPO_ROOT, path)
         if not osp.isfile(full):
             raise FileNotFoundError(f'--config {path}: no such file')
         cfg = Config.fromfile(full)
+        if args.cfg_options:
+            cfg.merge_from_dict(args.cfg_options)
         if 'model' not in cfg:
             raise KeyError(f'--config {path}: no `model` in the config')
         cfgs.append((osp.splitext(osp.basename(path))[0], cfg.model.to_dict()))
