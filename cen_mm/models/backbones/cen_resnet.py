@@ -226,9 +226,10 @@ class CENResNet(BaseModule):
         batch_layout: how the streams are stacked inside the network (the input
             and the output levels are always as described under Shapes):
             ``'stream_major'`` or ``'sample_major'`` (:mod:`cen_mm.core.batch_layout`:
-            frozen BN runs as one ``batch_norm`` over M*C channels; faster, see
-            docs/performance.md). None (default): ``'sample_major'`` with
-            ``norm_eval`` and a BN-type ``norm_cfg``, shared convs and private norms
+            frozen BN runs as one ``batch_norm`` over M*C channels, with fewer ops
+            per norm; measured in docs/performance.md). None (default):
+            ``'sample_major'`` with ``norm_eval`` and a BN-type ``norm_cfg``, shared
+            convs and private norms
             with the threshold rule and the mean replacement (the papers' models);
             ``'stream_major'`` otherwise. Both return the same outputs
             (bit-identical in the tests) and the same gradients up to the order of
