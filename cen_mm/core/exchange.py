@@ -129,35 +129,28 @@ def exchange_by_indices(x: torch.Tensor,
 
 
 def exchange_rows(channels: Optional[List[Optional[torch.Tensor]]], batch: int,
-                  num_channels: int, sample_major: bool = False) -> Optional[tuple]:
+                  num_channels: int) -> Optional[tuple]:
     """The indices of :func:`exchange_indices` as rows of the (M*N*C, L) view of a
-    contiguous (M, N, C, *S) tensor (row ``(m*N + n)*C + c``; with ``sample_major``
-    of a (N, M, C, *S) one, row ``(n*M + m)*C + c``, see
-    :mod:`~cen_mm.core.batch_layout`), for :func:`exchange_rows_in_place`:
-    ``(dst, src)`` with ``dst`` (R,) the replaced rows (stream-major, then sample,
-    then channel, as :func:`_exchange_in_place` writes them) and ``src`` ((M-1)*R,)
-    their sources, j-major: block j holds, for each replaced row of stream m, the
-    row of the j-th stream m' != m (ascending m', the order :func:`_others_mean`
-    sums in). None if ``channels`` is None. Built once per change of γ or N (kept
-    in the inference plan)."""
+    contiguous (M, N, C, *S) tensor (row ``(m*N + n)*C + c``), for
+    :func:`exchange_rows_in_place`: ``(dst, src)`` with ``dst`` (R,) the replaced
+    rows (stream-major, then sample, then channel, as :func:`_exchange_in_place`
+    writes them) and ``src`` ((M-1)*R,) their sources, j-major: block j holds, for
+    each replaced row of stream m, the row of the j-th stream m' != m (ascending m',
+    the order :func:`_others_mean` sums in). None if ``channels`` is None. Built
+    once per change of γ or N (kept in the inference plan)."""
     if channels is None:
         return None
     num_streams = len(channels)
     device = next(c for c in channels if c is not None).device
     samples = torch.arange(batch, device=device).view(batch, 1)
-
-    def row(m, c):
-        first = samples * num_streams + m if sample_major else m * batch + samples
-        return (first * num_channels + c).reshape(-1)
-
     dst, src = [], [[] for _ in range(num_streams - 1)]
     for m, c in enumerate(channels):
         if c is None:
             continue
-        dst.append(row(m, c))
+        dst.append(((m * batch + samples) * num_channels + c).reshape(-1))
         others = [k for k in range(num_streams) if k != m]
         for j, k in enumerate(others):
-            src[j].append(row(k, c))
+            src[j].append(((k * batch + samples) * num_channels + c).reshape(-1))
     return (torch.cat(dst), torch.cat([torch.cat(s) for s in src]),
             num_streams * batch * num_channels)
 

@@ -37,12 +37,6 @@ On accelerators the exchanged channels come from a host pattern of ``|γ| < θ``
 the backbone reads once per forward for all its norms
 (:mod:`cen_mm.core.exchange_patterns`); without one (or while compiling) the exchange
 is the sync-free masked blend of :func:`~cen_mm.core.exchange.channel_exchange`.
-
-``sample_major=True`` (what ``CENResNet`` builds with frozen BN, see
-:mod:`cen_mm.core.batch_layout`): input and output are stacked sample-major, (N*M, C,
-*S). Frozen BN then runs as one ``batch_norm`` over the (N, M*C, L) view with the M
-layers' γ/β side by side (M*C values, not repeated for each sample), and the exchange
-on the rows of that layout; every other case converts to stream-major and back.
 """
 from typing import Iterator, Optional, Tuple
 
@@ -53,7 +47,6 @@ from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.modules.instancenorm import _InstanceNorm
 
-from .batch_layout import to_sample_major, to_stream_major
 from .exchange import (EXCHANGE_MODES, _is_compiling, _others_means,
                        channel_exchange, exchange_by_indices, exchange_indices,
                        exchange_by_rows, exchange_mask, exchange_rows,
@@ -92,11 +85,8 @@ class ModalityNorm(nn.Module):
             streams' mean. ``dict(type='zero')``, ``dict(type='weighted_others')``,
             ``dict(type='concat_conv')``, ``dict(type='sum', scope='all')`` ...: see
             :mod:`cen_mm.core.exchange_replacements` (TPAMI'23 Table 12).
-        sample_major: input and output stacked sample-major, (N*M, C, *S) with row
-            ``n*M + m`` = stream m's sample n (:mod:`cen_mm.core.batch_layout`):
-            fastest with frozen BN; other norms convert to stream-major and back.
 
-    Shapes: input and output (M*N, C, *S) (``sample_major``: (N*M, C, *S)).
+    Shapes: input and output (M*N, C, *S).
     """
 
     def __init__(self,
@@ -108,8 +98,7 @@ class ModalityNorm(nn.Module):
                  exchange_mode: str = 'subpart',
                  shared: bool = False,
                  exchange_policy: Optional[dict] = None,
-                 exchange_replacement: Optional[dict] = None,
-                 sample_major: bool = False):
+                 exchange_replacement: Optional[dict] = None):
         super().__init__()
         norm_cfg = dict(type='BN') if norm_cfg is None else dict(norm_cfg)
         if num_streams < 1:
@@ -124,7 +113,6 @@ class ModalityNorm(nn.Module):
         self.num_streams = num_streams
         self.shared = shared
         self.exchange = exchange
-        self.sample_major = bool(sample_major)
         self.threshold = float(threshold)
         self.exchange_mode = exchange_mode
         # None: the threshold rule (default fast paths); else an ExchangePolicy
@@ -472,21 +460,6 @@ class ModalityNorm(nn.Module):
             lambda: exchange_rows(exchange_indices(self._plan_mask(), device),
                                   batch, channels), gamma_rows)
 
-    def _frozen_bn_layers(self) -> Optional[list]:
-        """The M private layers if they are frozen affine BNs with running
-        statistics and the exchange (if any) is the threshold rule with the mean
-        replacement (what the one-call paths below need), else None."""
-        layers = list(self._modules['norms']._modules.values())
-        first = layers[0]
-        if (self.shared or self.exchange_policy is not None
-                or self.exchange_replacement is not None
-                or not isinstance(first, _BatchNorm) or first.training
-                or first._buffers.get('running_mean') is None
-                or first._parameters.get('weight') is None
-                or first._parameters.get('bias') is None):
-            return None
-        return layers
-
     def _frozen_training_forward(self, x: torch.Tensor) -> Optional[torch.Tensor]:
         """Training with frozen BN (``norm_eval``, the papers' setting) and the
         threshold rule, on the CPU in eager mode; None where it does not apply.
@@ -505,10 +478,15 @@ class ModalityNorm(nn.Module):
         autograd adds the N samples' row gradients of a ``cat`` one after the
         other, where the general path's ``expand`` sums them with the reduction
         kernel's order (``tests/test_core/test_frozen_training_path.py``)."""
-        layers = self._frozen_bn_layers()
-        if layers is None:
-            return None
+        layers = list(self._modules['norms']._modules.values())
         first = layers[0]
+        if (self.shared or self.exchange_policy is not None
+                or self.exchange_replacement is not None
+                or not isinstance(first, _BatchNorm) or first.training
+                or first._buffers.get('running_mean') is None
+                or first._parameters.get('weight') is None
+                or first._parameters.get('bias') is None):
+            return None
         M = self.num_streams
         batch = x.shape[0] // M
         mean, var = self._param_rows('running_mean', 'running_var', layers, batch)
@@ -531,74 +509,6 @@ class ModalityNorm(nn.Module):
                 y = exchange_by_rows(y, plan, M)
         return torch.ops.aten._unsafe_view(y, x.shape)
 
-    def _sample_major_forward(self, x: torch.Tensor) -> Optional[torch.Tensor]:
-        """Frozen BN and the threshold rule on a sample-major stack (N*M, C, *S);
-        None where it does not apply (the caller converts to stream-major).
-
-        One ``batch_norm`` over the (N, M*C, L) view with the M layers' γ/β, running
-        mean and variance side by side ((M*C,) each, built by one ``cat``, kept while
-        no gradient flows into them), then the exchange: on the CPU or with a fresh
-        host pattern on the (N*M*C, L) rows
-        (:func:`~cen_mm.core.exchange.exchange_rows` with ``sample_major``), else
-        (accelerators without a host pattern, ``torch.compile``) as the sync-free
-        masked blend (:meth:`_sample_major_blend`). Values and input gradients are
-        bit-identical to the stream-major paths (the blend's input gradients for
-        M > 2: up to the order of summing); γ/β gradients equal them up to the order
-        of summing the N samples (the kernel sums each channel over N*L values)."""
-        layers = self._frozen_bn_layers()
-        if layers is None:
-            return None
-        first = layers[0]
-        M = self.num_streams
-        batch, channels = x.shape[0] // M, x.shape[1]
-        weights = [layer._parameters['weight'] for layer in layers]
-        mean, var = self._param_rows('running_mean', 'running_var', layers, 1)
-        learning = torch.is_grad_enabled() and any(w.requires_grad for w in weights)
-        if learning:  # one cat each: fewer autograd nodes than _rows
-            weight = torch.cat(weights)
-            bias = torch.cat([layer._parameters['bias'] for layer in layers])
-        else:
-            weight, bias = self._param_rows('weight', 'bias', layers, 1)
-        if not x.is_contiguous():
-            x = x.contiguous()  # e.g. channels_last: the view needs NCHW order
-        y = torch.batch_norm(x.view(batch, M * channels, -1), weight, bias, mean, var,
-                             False, 0.0, first.eps, torch.backends.cudnn.enabled)
-        if self.exchange and (_is_compiling() or (x.device.type != 'cpu' and
-                                                  self.host_below_pattern() is None)):
-            return self._sample_major_blend(y, batch).reshape(x.shape)
-        if self.exchange:
-            def build():
-                return exchange_rows(exchange_indices(self._plan_mask(), x.device),
-                                     batch, channels, sample_major=True)
-
-            extra = (batch, channels, x.device)
-            # training: kept while the pattern of |γ| < θ is unchanged (γ moves
-            # every step); inference: while γ itself is (no tensor op per call)
-            plan = (self._kept_while_below_unchanged('sample_major_rows_training',
-                                                     extra, build, weight)
-                    if learning else
-                    self._cached('sample_major_rows_inference', weights,
-                                 (extra, self.threshold, self.exchange_mode), build))
-            if plan is not None:
-                # a new tensor on y's memory, not a view: see the end of forward
-                rows = torch.ops.aten._unsafe_view(y, (1, plan[2], -1))
-                if M == 2 and rows.requires_grad:  # ATen's autograd, as on the rows
-                    y = rows.index_copy_(1, plan[0], rows.index_select(1, plan[1]))
-                else:
-                    y = exchange_by_rows(rows, plan, M)
-        return torch.ops.aten._unsafe_view(y, x.shape)
-
-    def _sample_major_blend(self, y: torch.Tensor, batch: int) -> torch.Tensor:
-        """The exchange as a masked blend over every value of the sample-major norm
-        output ``y`` (N, M*C, L), computed on the device (no host synchronisation,
-        no data-dependent shapes): a new (N, M, C, L) tensor. Autograd's: a replaced
-        value passes no gradient to its own input."""
-        M = self.num_streams
-        streams = y.view(batch, M, self.num_features, -1)
-        means = _others_means(streams.transpose(0, 1)).transpose(0, 1)
-        replaced = self.exchange_mask().detach().to(y.device)
-        return torch.where(replaced.view(1, M, self.num_features, 1), means, streams)
-
     def _inference_forward(self, x: torch.Tensor,
                            plan: tuple) -> torch.Tensor:
         """The single-call path (and the exchange) with a plan, no autograd."""
@@ -620,17 +530,6 @@ class ModalityNorm(nn.Module):
         if x.shape[1] != self.num_features:
             raise ValueError(f'ModalityNorm built for {self.num_features} channels '
                              f'got input with {x.shape[1]}')
-        if self.sample_major:
-            y = self._sample_major_forward(x)
-            if y is not None:
-                return y
-            M = self.num_streams
-            return to_sample_major(self._stream_major_forward(to_stream_major(x, M)),
-                                   M)
-        return self._stream_major_forward(x)
-
-    def _stream_major_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """(M*N, C, *S) -> (M*N, C, *S): every norm and exchange, stream-major."""
         if not _is_compiling():
             if not torch.is_grad_enabled():
                 plan = self._inference_plan(x)
@@ -671,8 +570,6 @@ class ModalityNorm(nn.Module):
 
     def extra_repr(self) -> str:
         s = f'{self.num_features}, num_streams={self.num_streams}'
-        if self.sample_major:
-            s += ', sample_major=True'
         if self.shared:
             s += ', shared=True'
         if self.exchange:

@@ -69,20 +69,21 @@ def test_segmentor_pair_end_to_end(bench, capsys):
 
 
 def test_cfg_options_reach_every_model_config(bench, tmp_path):
+    from cen_mm.core import iter_exchanging_norms
     config = tmp_path / 'tiny.py'
     config.write_text(f'model = {tiny_segmentor()!r}\n')
-    opts = ['--cfg-options', 'model.backbone.batch_layout=stream_major',
+    opts = ['--cfg-options', 'model.backbone.exchange_mode=all',
             'model.backbone.depth=34']
     (name, cfg), = bench.load_model_cfgs(bench.parse_args(['--config', str(config)] +
                                                           opts))
-    assert name == 'tiny' and cfg['backbone']['batch_layout'] == 'stream_major'
+    assert name == 'tiny' and cfg['backbone']['exchange_mode'] == 'all'
     assert cfg['backbone']['depth'] == 34 and cfg['decode_head']['num_classes'] == 5
     (_, plain), = bench.load_model_cfgs(bench.parse_args(['--config', str(config)]))
-    assert 'batch_layout' not in plain['backbone'] and plain['backbone']['depth'] == 18
-    # the pair built from it measures the stream-major stack
+    assert 'exchange_mode' not in plain['backbone'] and plain['backbone']['depth'] == 18
+    # the pair built from it measures the exchange over all channels
     pair = bench.ModelPair('tiny', cfg['backbone'] | dict(depth=18), True, None,
                            batch=1, size=32, device=torch.device('cpu'), seed=0)
-    assert pair.cen.batch_layout == 'stream_major'
+    assert {norm.exchange_mode for _, norm in iter_exchanging_norms(pair.cen)} == {'all'}
 
 
 def test_bad_arguments_are_rejected(bench):

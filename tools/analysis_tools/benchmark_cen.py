@@ -202,9 +202,9 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default=None,
                         help='override settings of every --config (mmengine style), '
-                        'e.g. model.backbone.batch_layout=stream_major to measure the '
-                        "stream-major stack (the built-in backbone's keys are under "
-                        'model.)')
+                        'e.g. model.backbone.exchange_mode=all to measure the '
+                        "exchange over all channels (the built-in backbone's keys are "
+                        'under model.)')
     args = parser.parse_args(argv)
     for name in ('batch', 'size', 'iters'):
         if getattr(args, name) < 1:

@@ -3,8 +3,6 @@
 The M input modalities are stacked *stream-major along the batch dimension*
 ((M*N, L, H, W), rows ``[m*N, (m+1)*N)`` = stream m), so each shared conv runs once for
 all streams and each norm is a :class:`~cen_mm.core.ModalityNorm` (M private layers).
-With frozen BN (the papers' models) the stack is sample-major between the input and
-the returned levels (``batch_layout``, :mod:`cen_mm.core.batch_layout`).
 Channel exchange happens where the CEN papers put it: in the norm after every 3x3 conv
 of a residual block (Bottleneck: ``bn2``; BasicBlock: ``bn1`` and ``bn2``). The stem,
 1x1-conv and downsample norms are private without exchange.
@@ -37,8 +35,6 @@ from mmengine.registry import MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from cen_mm.core import ModalityNorm, MultiStreamFeatures
-from cen_mm.core.batch_layout import (BATCH_LAYOUTS, to_sample_major,
-                                      to_stream_major)
 from cen_mm.core.conditional_norm import ConditionalModalityNorm
 from cen_mm.core.exchange_patterns import refresh_on_accelerator
 from .checkpoint_inflation import (load_checkpoint_state_dict,
@@ -53,9 +49,8 @@ class _StreamLayers:
     """
 
     def __init__(self, num_streams, norm_cfg, exchange, exchange_threshold,
-                 exchange_mode, shared_convs, shared_norms, sample_major=False):
+                 exchange_mode, shared_convs, shared_norms):
         self.num_streams = num_streams
-        self.sample_major = sample_major
         self.norm_cfg = norm_cfg
         self.exchange = exchange
         self.exchange_threshold = exchange_threshold
@@ -88,8 +83,7 @@ class _StreamLayers:
             shared=self.shared_norms,
             exchange_policy=self.exchange_policy if exchange and self.exchange else None,
             exchange_replacement=self.exchange_replacement
-            if exchange and self.exchange else None,
-            sample_major=self.sample_major)
+            if exchange and self.exchange else None)
 
 
 class CENBasicBlock(nn.Module):
@@ -223,17 +217,6 @@ class CENResNet(BaseModule):
         exchange_replacement: what an exchanged channel gets, for every exchanging
             norm; None: the other streams' mean (CEN). See
             :mod:`cen_mm.core.exchange_replacements` (TPAMI'23 Table 12).
-        batch_layout: how the streams are stacked inside the network (the input
-            and the output levels are always as described under Shapes):
-            ``'stream_major'`` or ``'sample_major'`` (:mod:`cen_mm.core.batch_layout`:
-            frozen BN runs as one ``batch_norm`` over M*C channels, with fewer ops
-            per norm; measured in docs/performance.md). None (default):
-            ``'sample_major'`` with ``norm_eval`` and a BN-type ``norm_cfg``, shared
-            convs and private norms
-            with the threshold rule and the mean replacement (the papers' models);
-            ``'stream_major'`` otherwise. Both return the same outputs
-            (bit-identical in the tests) and the same gradients up to the order of
-            summing the batch (γ/β and the convs' backward).
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained',
             checkpoint=pretrained)`` (what mmseg's ``EncoderDecoder(pretrained=...)``
             passes to its backbone).
@@ -286,8 +269,7 @@ class CENResNet(BaseModule):
                  exchange_replacement: Optional[dict] = None,
                  exchange_policy: Optional[dict] = None,
                  exchange_layers: Optional[str] = None,
-                 conditional_norm: Optional[dict] = None,
-                 batch_layout: Optional[str] = None):
+                 conditional_norm: Optional[dict] = None):
         if pretrained is not None:
             # mmseg's EncoderDecoder(pretrained=...) sets `backbone.pretrained`
             if init_cfg is not None:
@@ -345,9 +327,6 @@ class CENResNet(BaseModule):
                              'ConditionalModalityNorm kwargs (e.g. dict(source_stream=0,'
                              f' target_stream=1)), got {conditional_norm!r}')
 
-        self.batch_layout = self._choose_batch_layout(
-            batch_layout, norm_cfg, norm_eval, shared_convs, shared_norms,
-            conditional_norm, exchange_policy, exchange_replacement)
         self.depth = depth
         self.in_channels = in_channels
         self.num_streams = num_streams
@@ -370,8 +349,7 @@ class CENResNet(BaseModule):
 
         layers = _StreamLayers(num_streams, self.norm_cfg, exchange,
                                exchange_threshold, exchange_mode, shared_convs,
-                               shared_norms,
-                               sample_major=self.batch_layout == 'sample_major')
+                               shared_norms)
         layers.exchange_replacement = exchange_replacement
         layers.exchange_policy = exchange_policy
         if conditional_norm is not None:  # the 3x3-conv norm sites become CBN
@@ -399,35 +377,6 @@ class CENResNet(BaseModule):
         self._freeze_stages()
 
     # ---- construction --------------------------------------------------------------
-    #: False in subclasses whose own code reads the stacked tensors stream-major
-    supports_sample_major = True
-
-    def _choose_batch_layout(self, batch_layout, norm_cfg, norm_eval, shared_convs,
-                             shared_norms, conditional_norm, exchange_policy,
-                             exchange_replacement) -> str:
-        """``batch_layout`` checked, or the default (see the class docstring)."""
-        fits = (self.supports_sample_major and shared_convs and not shared_norms
-                and conditional_norm is None and exchange_policy is None
-                and exchange_replacement is None)
-        if batch_layout is None:
-            norm_type = (norm_cfg or {}).get('type', 'BN')
-            norm_cls = (norm_type if isinstance(norm_type, type) else
-                        MODELS.get(norm_type))  # mmcv registers BN, SyncBN, GN ...
-            frozen_bn = (norm_eval and isinstance(norm_cls, type)
-                         and issubclass(norm_cls, _BatchNorm))
-            return 'sample_major' if fits and frozen_bn else 'stream_major'
-        if batch_layout not in BATCH_LAYOUTS:
-            raise ValueError(f'{type(self).__name__}: batch_layout must be one of '
-                             f'{BATCH_LAYOUTS} or None, got {batch_layout!r}')
-        if batch_layout == 'sample_major' and not fits:
-            raise ValueError(
-                f"{type(self).__name__}: batch_layout='sample_major' needs shared "
-                'convs, private norms, no conditional_norm, exchange_policy or '
-                'exchange_replacement' + ('' if self.supports_sample_major else
-                                          ', and a class that supports it') +
-                ": use batch_layout='stream_major' or None")
-        return batch_layout
-
     def _make_stem(self, layers, in_channels, stem_channels):
         if self.deep_stem:
             half = stem_channels // 2
@@ -501,9 +450,6 @@ class CENResNet(BaseModule):
     def forward(self, x: torch.Tensor) -> MultiStreamFeatures:
         refresh_on_accelerator(self, x)  # one host read of γ for all exchanging norms
         x = self.stack_streams(x)
-        sample_major = self.batch_layout == 'sample_major'
-        if sample_major:
-            x = to_sample_major(x, self.num_streams)
         if self.deep_stem:
             x = self.stem(x)
         else:
@@ -513,8 +459,7 @@ class CENResNet(BaseModule):
         for i, name in enumerate(self.res_layers):
             x = getattr(self, name)(x)
             if i in self.out_indices:
-                levels.append(to_stream_major(x, self.num_streams)
-                              if sample_major else x)
+                levels.append(x)
         # the stacked (M*N, C_l, H_l, W_l) levels; per-stream views on request
         return MultiStreamFeatures(levels, self.num_streams)
 

@@ -15,7 +15,6 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from cen_mm.core import (ModalityNorm, MultiStreamFeatures, iter_exchanging_norms,
                          subpart_bounds)
-from cen_mm.core.batch_layout import to_stream_major
 from cen_mm.models.backbones import (CENResNet, CheckpointInflationError,
                                      ModalityConv2d, single_stream_key_map)
 from tests.fixtures.threads import single_thread  # noqa: F401 (autouse)
@@ -230,18 +229,12 @@ def _manual_norm(x, bn, train):
 @pytest.mark.parametrize('num_streams', [2, 3])
 @pytest.mark.parametrize('mode', ['subpart', 'all'])
 @pytest.mark.parametrize('train', [False, True])
-@pytest.mark.parametrize('layout,norm_eval', [('stream_major', False),
-                                              ('sample_major', True),
-                                              ('sample_major', False)])
-def test_exchange_values(num_streams, mode, train, layout, norm_eval):
+def test_exchange_values(num_streams, mode, train):
     """Channels of stream 1 with |γ| < θ are replaced by the other streams' mean of
-    their post-norm values; in 'subpart' mode only inside stream 1's sub-part. Also
-    inside a sample-major network (the norm's input and output converted here)."""
+    their post-norm values; in 'subpart' mode only inside stream 1's sub-part."""
     torch.manual_seed(0)
     cen = randomize_norms(CENResNet(depth=18, in_channels=(3, ) * num_streams,
-                                    exchange_mode=mode, batch_layout=layout,
-                                    norm_eval=norm_eval), 7).train(train)
-    train = train and not norm_eval  # frozen statistics with norm_eval
+                                    exchange_mode=mode), 7).train(train)
     norm = cen.layer1[0].bn1
     C = norm.num_features
     bounds = subpart_bounds(C, num_streams)
@@ -260,9 +253,6 @@ def test_exchange_values(num_streams, mode, train, layout, norm_eval):
     with torch.no_grad():
         cen(x)
     handle.remove()
-    assert norm.sample_major == (layout == 'sample_major')
-    if norm.sample_major:
-        captured = {k: to_stream_major(v, num_streams) for k, v in captured.items()}
 
     N = x.shape[0]
     streams_in = captured['in'].chunk(num_streams)

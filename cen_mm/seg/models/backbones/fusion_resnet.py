@@ -51,9 +51,6 @@ class FusionResNet(CENResNet):
         single-stream segmentors (``FusionEncoderDecoder``, mmseg's EncoderDecoder).
     """
 
-    # its fusion code reads the stacked stages stream-major
-    supports_sample_major = False
-
     def __init__(self, *args, fusion: dict, fusion_stages: Union[str, Sequence[int]],
                  shared_convs: bool = False, exchange: bool = False, **kwargs):
         stages = resolve_fusion_stages(fusion_stages, kwargs.get('num_stages', 4),

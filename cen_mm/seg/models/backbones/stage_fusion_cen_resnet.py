@@ -50,9 +50,6 @@ class StageFusionCENResNet(CENResNet):
     Shapes: as ``CENResNet``.
     """
 
-    # its fusion code reads the stacked stages stream-major
-    supports_sample_major = False
-
     def __init__(self, *args, fusion: dict, fusion_stages: Union[str, Sequence[int]],
                  feedback: str = 'add', **kwargs):
         super().__init__(*args, **kwargs)
