@@ -70,20 +70,41 @@ def test_segmentor_pair_end_to_end(bench, capsys):
 
 def test_cfg_options_reach_every_model_config(bench, tmp_path):
     from cen_mm.core import iter_exchanging_norms
-    config = tmp_path / 'tiny.py'
-    config.write_text(f'model = {tiny_segmentor()!r}\n')
+    paths = [tmp_path / 'tiny.py', tmp_path / 'tiny_too.py']
+    for path in paths:
+        path.write_text(f'model = {tiny_segmentor()!r}\n')
+    configs = ['--config'] + [str(p) for p in paths]
     opts = ['--cfg-options', 'model.backbone.exchange_mode=all',
             'model.backbone.depth=34']
-    (name, cfg), = bench.load_model_cfgs(bench.parse_args(['--config', str(config)] +
-                                                          opts))
-    assert name == 'tiny' and cfg['backbone']['exchange_mode'] == 'all'
-    assert cfg['backbone']['depth'] == 34 and cfg['decode_head']['num_classes'] == 5
-    (_, plain), = bench.load_model_cfgs(bench.parse_args(['--config', str(config)]))
+    loaded = bench.load_model_cfgs(bench.parse_args(configs + opts))
+    assert [name for name, _ in loaded] == ['tiny', 'tiny_too']
+    for _, cfg in loaded:
+        assert cfg['backbone']['exchange_mode'] == 'all'
+        assert cfg['backbone']['depth'] == 34 and cfg['decode_head']['num_classes'] == 5
+    (_, plain), = bench.load_model_cfgs(bench.parse_args(['--config', str(paths[0])]))
     assert 'exchange_mode' not in plain['backbone'] and plain['backbone']['depth'] == 18
     # the pair built from it measures the exchange over all channels
-    pair = bench.ModelPair('tiny', cfg['backbone'] | dict(depth=18), True, None,
-                           batch=1, size=32, device=torch.device('cpu'), seed=0)
+    pair = bench.ModelPair('tiny', loaded[0][1]['backbone'] | dict(depth=18), True,
+                           None, batch=1, size=32, device=torch.device('cpu'), seed=0)
     assert {norm.exchange_mode for _, norm in iter_exchanging_norms(pair.cen)} == {'all'}
+
+
+def test_config_without_model_is_named_even_with_cfg_options(bench, tmp_path):
+    config = tmp_path / 'no_model.py'
+    config.write_text('optimizer = dict(type="SGD")\n')
+    args = bench.parse_args(['--config', str(config),
+                             '--cfg-options', 'model.backbone.depth=34'])
+    with pytest.raises(KeyError, match=r'no_model\.py: no `model`'):
+        bench.load_model_cfgs(args)
+
+
+def test_cfg_options_reach_the_built_in_backbone(bench, monkeypatch):
+    monkeypatch.setattr(bench, 'DEFAULT_CONFIGS', ['configs/no_such_config.py'])
+    args = bench.parse_args(['--cfg-options', 'model.depth=50'])
+    (name, cfg), = bench.load_model_cfgs(args)
+    assert name == 'CENResNet-101 backbone (built-in)'
+    assert cfg['depth'] == 50 and cfg['type'] == bench.FALLBACK_BACKBONE['type']
+    assert bench.FALLBACK_BACKBONE['depth'] == 101  # the constant itself unchanged
 
 
 def test_bad_arguments_are_rejected(bench):

@@ -393,27 +393,28 @@ def benchmark_data(args) -> None:
 
 # ---- main ----------------------------------------------------------------------------
 def load_model_cfgs(args) -> List[tuple]:
+    """``[(name, model cfg dict)]`` of ``--config`` (or the defaults), each with
+    ``--cfg-options`` merged in."""
     from mmengine.config import Config
     paths = args.config
     if paths is None:
         paths = [p for p in DEFAULT_CONFIGS if osp.isfile(osp.join(REPO_ROOT, p))]
-        if not paths:
-            cfg = Config(dict(model=copy.deepcopy(FALLBACK_BACKBONE)))
-            if args.cfg_options:
-                cfg.merge_from_dict(args.cfg_options)
-            return [('CENResNet-101 backbone (built-in)', cfg.model.to_dict())]
-    cfgs = []
+    named = []
     for path in paths:
         full = path if osp.isfile(path) else osp.join(REPO_ROOT, path)
         if not osp.isfile(full):
             raise FileNotFoundError(f'--config {path}: no such file')
         cfg = Config.fromfile(full)
+        if 'model' not in cfg:  # before --cfg-options, which could create one
+            raise KeyError(f'--config {path}: no `model` in the config')
+        named.append((osp.splitext(osp.basename(path))[0], cfg))
+    if not named:
+        named = [('CENResNet-101 backbone (built-in)',
+                  Config(dict(model=copy.deepcopy(FALLBACK_BACKBONE))))]
+    for _, cfg in named:
         if args.cfg_options:
             cfg.merge_from_dict(args.cfg_options)
-        if 'model' not in cfg:
-            raise KeyError(f'--config {path}: no `model` in the config')
-        cfgs.append((osp.splitext(osp.basename(path))[0], cfg.model.to_dict()))
-    return cfgs
+    return [(name, cfg.model.to_dict()) for name, cfg in named]
 
 
 def write_json(path: str, payload: dict) -> None:
